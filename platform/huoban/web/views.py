@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+
+def livez(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers (no database involved, so a database outage does not restart pods)."""
+    return JsonResponse({"status": "ok"})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and readiness: answers 200 when the database answers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        return JsonResponse({"status": "unavailable", "database": False}, status=503)
+    return JsonResponse({"status": "ok", "database": True})
+
+
+def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    message = _("尝试次数过多，请稍后再试。")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "rate_limited", "message": message, "extra": {}}, status=429)
+    return render(request, "web/message.html", {"title": _("请稍后再试"), "message": message}, status=429)
+
+
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    message = str(exception) if exception and str(exception) else _("您没有权限查看此页面。")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "permission_denied", "message": message, "extra": {}}, status=403)
+    return render(request, "web/message.html", {"title": _("无权访问"), "message": message}, status=403)
+
+
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    message = _("页面不存在。")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "message": message, "extra": {}}, status=404)
+    return render(request, "web/message.html", {"title": _("未找到"), "message": message}, status=404)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    message = _("服务器出错了，我们已记录下来。请稍后再试。")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "server_error", "message": message, "extra": {}}, status=500)
+    return render(request, "web/message.html", {"title": _("出错了"), "message": message}, status=500)

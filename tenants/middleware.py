@@ -1,0 +1,121 @@
+"""Host routing and hub status.
+
+``HubRoutingMiddleware`` runs first: the base domain is the public site (public schema, public URLconf); a host in
+the Domain table is that hub (its schema, the hub URLconf); any other host gets a 404 page before any view runs.
+``HubStatusMiddleware`` runs after authentication and language: a hub being set up or suspended answers 503, an
+archived one 410, and a read-only one refuses writes with 423, each with a translated explanation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import set_urlconf
+from django.utils.translation import gettext as _
+
+from huoban.db import connection
+from tenants.models import Domain, Hub, HubStatus
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def request_hostname(request: HttpRequest) -> str:
+    host = request.get_host().lower()
+    if host.startswith("["):  # IPv6 literal
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+class HubRoutingMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        # request.tenant is set only on hub hosts: django-tenants' templates read "no tenant" as the public site.
+        request.hub = None  # type: ignore[attr-defined]
+        try:
+            hostname = request_hostname(request)
+        except DisallowedHost:
+            return self._unknown_host(request, "")
+        base = settings.HUOBAN_BASE_DOMAIN
+        if hostname in (base, f"www.{base}"):
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            set_urlconf(request.urlconf)
+            return self.get_response(request)
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        if domain is None:
+            return self._unknown_host(request, hostname)
+        hub: Hub = domain.tenant
+        hub.domain_url = hostname
+        request.hub = hub  # type: ignore[attr-defined]
+        request.tenant = hub  # type: ignore[attr-defined]
+        connection.set_tenant(hub)
+        request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
+        try:
+            return self.get_response(request)
+        finally:
+            connection.set_schema_to_public()
+
+    def _unknown_host(self, request: HttpRequest, hostname: str) -> HttpResponse:
+        request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        set_urlconf(request.urlconf)
+        from django.utils import translation
+
+        translation.activate(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or settings.LANGUAGE_CODE)
+        response = TemplateResponse(
+            request, "web/unknown_host.html", {"hostname": hostname, "site_url": settings.HUOBAN_SITE_URL}, status=404
+        )
+        response.render()
+        return response
+
+
+class HubStatusMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        hub: Hub | None = getattr(request, "hub", None)
+        if hub is None or hub.status == HubStatus.ACTIVE:
+            return self.get_response(request)
+        if hub.status == HubStatus.READ_ONLY:
+            if request.method in SAFE_METHODS or request.path.startswith("/i18n/"):
+                return self.get_response(request)
+            return self._refuse(
+                request,
+                hub,
+                423,
+                "hub_read_only",
+                _("该枢纽目前为只读状态，暂不能提交或修改内容。")
+                + (f" {hub.status_reason}" if hub.status_reason else ""),
+            )
+        if hub.status == HubStatus.SUSPENDED:
+            return self._refuse(
+                request,
+                hub,
+                503,
+                "hub_suspended",
+                _("该枢纽已暂停服务：%(reason)s") % {"reason": hub.status_reason or _("请联系平台运营方。")},
+            )
+        if hub.status == HubStatus.ARCHIVED:
+            return self._refuse(request, hub, 410, "hub_archived", _("该枢纽已归档，不再提供服务。"))
+        return self._refuse(request, hub, 503, "hub_provisioning", _("该枢纽正在开通，请稍后再试。"))
+
+    @staticmethod
+    def _refuse(request: HttpRequest, hub: Hub, status: int, code: str, message: str) -> HttpResponse:
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"code": code, "message": message, "extra": {"hub": hub.slug}}, status=status)
+        else:
+            response = TemplateResponse(
+                request, "web/hub_unavailable.html", {"hub": hub, "message": message, "code": code}, status=status
+            )
+            response.render()
+        if status == 503:
+            response["Retry-After"] = "3600"
+        return response
