@@ -6,3 +6,9 @@ class PartnersConfig(AppConfig):
     name = "hubs.partners"
     label = "partners"
     verbose_name = _("伙伴网络")
+
+    def ready(self) -> None:
+        from hubs.partners.discovery import KIND, public_partners
+        from huoban.discovery import registry
+
+        registry.register(KIND, public_partners)

@@ -35,6 +35,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from hubs.partners.discovery import partnerships_index
 from hubs.partners.models import (
     ImportJob,
     ImportStatus,
@@ -746,6 +747,8 @@ def _apply_chunk(*, chunk: list[RowPlan], actor: User, job_id: int, notify: list
         PartnerContact.objects.bulk_update(changed_contacts, ["name", "role", "phone", "email", "updated_at"])
     PartnerContact.objects.bulk_create(new_contacts)
     AuditEvent.objects.bulk_create(events)
+    # Imports never change a partnership's status, so only active ones can have a public face to (re)publish.
+    partnerships_index(p for p in [*created, *changed] if p.status == PartnershipStatus.ACTIVE)
 
 
 # --- Export -------------------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from huoban.discovery.models import ServiceArea as DiscoveryServiceArea
+
 
 class PartnershipStatus(models.TextChoices):
     INVITED = "invited", _("已邀请")
@@ -25,21 +27,8 @@ class PartnershipStatus(models.TextChoices):
     LEFT = "left", _("已退出")
 
 
-class ServiceArea(models.TextChoices):
-    ELDERLY = "elderly", _("养老")
-    CHILDREN = "children", _("儿童")
-    YOUTH = "youth", _("青少年")
-    DISABILITY = "disability", _("助残")
-    DISASTER_RELIEF = "disaster_relief", _("救灾")
-    EDUCATION = "education", _("教育")
-    COMMUNITY = "community", _("社区")
-    ENVIRONMENT = "environment", _("环保")
-    HEALTH = "health", _("医疗健康")
-    POVERTY = "poverty", _("扶贫济困")
-    CULTURE = "culture", _("文化")
-    LEGAL_AID = "legal_aid", _("法律援助")
-    VOLUNTEERING = "volunteering", _("志愿服务")
-    OTHER = "other", _("其他")
+# One vocabulary for partners, calls, projects and cross-hub discovery.
+ServiceArea = DiscoveryServiceArea
 
 
 class PartnershipSource(models.TextChoices):

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from hubs.partners.discovery import partnerships_index
 from hubs.partners.models import (
     PartnerContact,
     PartnerInvitation,
@@ -293,6 +294,7 @@ def _transition(*, partnership: Partnership, to: str, actor: User | None, side: 
             before=before,
             after=snapshot(locked, ["status", "status_reason"]),
         )
+        partnerships_index([locked])
         if to == S.LEFT:
             PartnerInvitation.objects.filter(
                 partnership=locked, accepted_at__isnull=True, revoked_at__isnull=True
@@ -385,6 +387,8 @@ def _create(
                 "service_areas": service_areas,
             },
         )
+        if status == S.ACTIVE:
+            partnerships_index([partnership])
         if status != S.INVITED:  # an invitation is told by its own email
             _notify(partnership, "created")
     return partnership
@@ -523,6 +527,7 @@ def partnership_update(
                 before=before,
                 after=after,
             )
+            partnerships_index([locked])
     return locked
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +53,7 @@ SHARED_APPS = [
     "huoban.identity",
     "huoban.audit",
     "huoban.storage",
+    "huoban.discovery",
     "billing",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -197,7 +199,22 @@ CELERY_BEAT_SCHEDULE = {
     "hubs-usage-refresh": {"task": "hubs.core.tasks.hubs_usage_refresh_all", "schedule": 3600.0},
     "spare-schemas-refill": {"task": "tenants.tasks.spare_schemas_refill", "schedule": 300.0},
     "billing-dunning-check": {"task": "billing.tasks.billing_dunning_check", "schedule": 3600.0},
+    # Cross-hub discovery: a safety net behind the drain enqueued on every publish's commit (a lost message, a
+    # broker outage), the nightly purge of tombstones no pending outbox row can still need, and the saved-search
+    # digests at 08:00 (Celery's timezone follows TIME_ZONE, Asia/Shanghai).
+    "discovery-outbox-drain": {"task": "huoban.discovery.tasks.discovery_outbox_drain", "schedule": 60.0},
+    "discovery-tombstones-purge": {
+        "task": "huoban.discovery.tasks.discovery_tombstones_purge",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "discovery-digests": {
+        "task": "huoban.discovery.tasks.discovery_digests_send",
+        "schedule": crontab(hour=8, minute=0),
+    },
 }
+# Requests per client IP to the public discovery page and API (django-ratelimit syntax).
+HUOBAN_DISCOVER_RATE = env_str("HUOBAN_DISCOVER_RATE", "120/m")
+HUOBAN_DISCOVER_API_RATE = env_str("HUOBAN_DISCOVER_API_RATE", "120/m")
 
 # --- Auth and identity ----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"

@@ -14,6 +14,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("hubs.partners.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("hubs.ledger.api_urls")),
+    # The index is cross-hub public data; a hub's users search it from their own host too.
+    path("", include("huoban.discovery.api_urls")),
     path("schema", SpectacularAPIView.as_view(urlconf=settings.ROOT_URLCONF), name="api-schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

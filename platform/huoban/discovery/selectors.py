@@ -1,0 +1,465 @@
+"""Reads on the cross-hub index: search with facets, recommendations.
+
+The index is public data of every hub by design (that is the point of discovery), so these read across hubs;
+``hub_ids`` narrows a search to some hubs. Whatever the filters, search only ever shows listed entries: open or
+upcoming, not past their deadline, of a hub that is not suspended or archived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from huoban.db import connection
+from huoban.discovery.models import LISTED_STATUSES, DiscoveryEntry, DiscoveryInterest, EntryKind, ServiceArea
+from huoban.discovery.params import SearchParams, cursor_decode, cursor_encode, search_params
+from huoban.discovery.text import ParsedQuery, highlight, parse_query
+from huoban.regions import region_get
+
+LIMIT_MAX = 100
+SNIPPET_CHARS = 120
+HUB_FACET_MAX = 30
+
+# How the hits were found: every word of the query; titles similar to it (typos); some of its words; no query.
+MATCH_FULL_TEXT, MATCH_SIMILAR, MATCH_PARTIAL, MATCH_ALL = "full_text", "similar", "partial", "all"
+
+_T = "discovery_discoveryentry"
+_COLUMNS = ", ".join(
+    f"e.{f.column}" for f in DiscoveryEntry._meta.concrete_fields if f.name != "search_vector"
+)  # the vector stays in the database: it is large and never shown
+
+
+@dataclass
+class SearchHit:
+    entry: DiscoveryEntry
+    rank: float
+    title_html: SafeString
+    snippet_html: SafeString
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    params: SearchParams
+    match: str
+    next_cursor: str | None = None
+    total: int | None = None  # with the facets: first page only
+    facets: dict[str, list[FacetValue]] | None = None
+    terms: tuple[str, ...] = ()
+
+
+@cache
+def trigram_available() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        return cursor.fetchone() is not None
+
+
+# Relevance: ts_rank with the weights title 1.0 (A), summary 0.4 (B), region and service areas 0.2 (C).
+# ts_rank_cd (cover density) was measured at 3-5x the cost on broad queries (10,000 matches: ~80 ms against
+# ~16 ms on the benchmark corpus) for no visible gain on documents this short (a title and 1,000 characters).
+RANK_FUNCTION = "ts_rank"
+
+
+class _Query:
+    """One search as SQL: its FROM and WHERE, the four facet filters kept apart, and named parameters.
+
+    The facet filters (kind, region, service area, hub) become boolean columns of the matching rows instead of
+    conditions, so one scan gives both the page (all filters) and each facet's counts under every other filter.
+    """
+
+    def __init__(self, params: SearchParams, parsed: ParsedQuery, mode: str, *, today: date):
+        self.params = params
+        self.mode = mode
+        self.values: dict[str, Any] = {"today": today, "listed": list(LISTED_STATUSES)}
+        self.sources = [f"{_T} e"]
+        self.where = [
+            "e.status = ANY(%(listed)s)",
+            "(e.deadline IS NULL OR e.deadline >= %(today)s)",
+            # hidden hubs (suspended, archived): a handful of ids, computed once per query
+            "e.hub_id <> ALL (ARRAY(SELECT h.hub_id FROM discovery_discoveryhub h WHERE NOT h.visible))",
+        ]
+        relevance = params.sort == "relevance"
+        if mode in (MATCH_FULL_TEXT, MATCH_PARTIAL):
+            self.values["tsq"] = parsed.tsquery if mode == MATCH_FULL_TEXT else parsed.relaxed
+            self.sources.append("to_tsquery('simple', %(tsq)s) q")
+            self.where.append("e.search_vector @@ q")
+            self.rank = f"{RANK_FUNCTION}(e.search_vector, q)" if relevance else "0::real"
+        elif mode == MATCH_SIMILAR:
+            self.values["qtext"] = parsed.text
+            self.where.append("%(qtext)s <%% e.title")  # word_similarity above pg_trgm's threshold, indexed
+            self.rank = "word_similarity(%(qtext)s, e.title)" if relevance else "0::real"
+        else:
+            self.rank = "0::real"
+        if params.amount_min is not None:
+            self.add("e.amount >= %(amount_min)s", amount_min=params.amount_min)
+        if params.amount_max is not None:
+            self.add("e.amount <= %(amount_max)s", amount_max=params.amount_max)
+        if params.deadline_before is not None:
+            self.add("e.deadline <= %(deadline_before)s", deadline_before=params.deadline_before)
+        self.facet_conditions = {"kind": "TRUE", "region": "TRUE", "service_area": "TRUE", "hub": "TRUE"}
+        if params.kinds:
+            self.values["kinds"] = list(params.kinds)
+            self.facet_conditions["kind"] = "e.kind = ANY(%(kinds)s)"
+        if params.region:
+            self.values["region"] = [params.region]
+            # the region itself and everything inside it (a province: its cities and districts)
+            self.facet_conditions["region"] = "e.region_path @> %(region)s::varchar[]"
+        if params.service_areas:
+            self.values["areas"] = list(params.service_areas)
+            self.facet_conditions["service_area"] = "e.service_areas && %(areas)s::varchar[]"
+        if params.hub_ids:
+            self.values["hub_ids"] = list(params.hub_ids)
+            self.facet_conditions["hub"] = "e.hub_id = ANY(%(hub_ids)s::bigint[])"
+
+    def add(self, condition: str, **values: Any) -> None:
+        self.where.append(condition)
+        self.values.update(values)
+
+    def order_and_keyset(self, cursor_key: list[Any] | None) -> tuple[str, str]:
+        """ORDER BY and the condition for "after the cursor", on columns ``rank``, ``deadline`` and ``id``."""
+        if self.params.sort == "deadline":
+            order = "deadline ASC NULLS LAST, id ASC"
+            if cursor_key is None:
+                return order, "TRUE"
+            deadline, last_id = cursor_key
+            self.values["c_id"] = int(last_id)
+            if deadline is None:
+                return order, "(deadline IS NULL AND id > %(c_id)s)"
+            self.values["c_deadline"] = date.fromisoformat(deadline)
+            return order, (
+                "(deadline > %(c_deadline)s OR (deadline = %(c_deadline)s AND id > %(c_id)s) OR deadline IS NULL)"
+            )
+        if cursor_key is None:
+            return "rank DESC, id DESC", "TRUE"
+        self.values["c_rank"], self.values["c_id"] = float(cursor_key[0]), int(cursor_key[1])
+        return "rank DESC, id DESC", "(rank, id) < (%(c_rank)s::real, %(c_id)s)"
+
+
+_FACET_TEMPLATE = """
+WITH m AS MATERIALIZED (
+    SELECT e.id, e.deadline, e.kind, e.region_path[1] AS province, e.service_area_bits, e.hub_id, {rank} AS rank,
+           {kind} AS fk, {region} AS fr, {service_area} AS fs, {hub} AS fh
+    FROM {sources} WHERE {where}
+)
+SELECT 'page', id, rank, deadline, NULL::text, NULL::bigint FROM (
+    SELECT id, rank, deadline FROM m WHERE fk AND fr AND fs AND fh AND {keyset} ORDER BY {order} LIMIT %(limit)s
+) page
+UNION ALL SELECT 'counts', NULL, NULL, NULL, {counts}, NULL::bigint FROM m
+UNION ALL SELECT 'province', NULL, NULL, NULL, coalesce(province, ''), count(*) FROM m WHERE fk AND fs AND fh
+    GROUP BY 5
+UNION ALL SELECT 'hub', NULL, NULL, NULL, hub_id::text, count(*) FROM m WHERE fk AND fr AND fs GROUP BY hub_id
+"""
+
+
+def _facet_sql() -> str:
+    """Page and facets from one scan. The kinds and service areas are counted in a single aggregate row (areas
+    as bits), provinces and hubs grouped; each under every filter but its own (``fk``, ``fr``, ``fs``, ``fh``)."""
+    kinds = ", ".join(f"count(*) FILTER (WHERE fr AND fs AND fh AND kind = '{k}')" for k in EntryKind.values)
+    areas = ", ".join(
+        f"count(*) FILTER (WHERE fk AND fr AND fh AND service_area_bits & {1 << i} <> 0)"
+        for i in range(len(ServiceArea.values))
+    )
+    # Only our own constants are joined in; every value is a bound parameter.
+    counts = f"ARRAY[{kinds}, {areas}]::text"
+    return _FACET_TEMPLATE.replace("{counts}", counts)
+
+
+_WITH_FACETS = _facet_sql()
+
+_PAGE_ONLY = """
+SELECT 'page', id, rank, deadline, NULL, NULL FROM (
+    SELECT e.id, e.deadline, {rank} AS rank FROM {sources} WHERE {where}
+) s WHERE {keyset} ORDER BY {order} LIMIT %(limit)s
+"""
+
+_HUB_NAMES = """
+SELECT h.id, x.hub_slug, x.hub_name, x.hub_name_en FROM unnest(%s::bigint[]) AS h(id)
+CROSS JOIN LATERAL (SELECT hub_slug, hub_name, hub_name_en FROM discovery_discoveryentry
+                    WHERE hub_id = h.id AND status <> 'withdrawn' LIMIT 1) x
+"""
+
+
+def _run(
+    query: _Query, *, cursor_key: list[Any] | None, limit: int, with_facets: bool
+) -> tuple[list[tuple[int, float]], list[tuple[str, str, int]] | None]:
+    """One scan of the matching entries: the page (ids and ranks, one more than ``limit``) and, with facets,
+    the facet counts. The page's display columns are read afterwards, by id."""
+    order, keyset = query.order_and_keyset(cursor_key)
+    values = dict(query.values, limit=limit + 1)
+    fragments = {"rank": query.rank, "sources": ", ".join(query.sources), "keyset": keyset, "order": order}
+    if with_facets:
+        sql = _WITH_FACETS.format(where=" AND ".join(query.where), **fragments, **query.facet_conditions)
+    else:
+        where = " AND ".join(query.where + [c for c in query.facet_conditions.values() if c != "TRUE"])
+        sql = _PAGE_ONLY.format(where=where, **fragments)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    page = [(int(id_), float(rank)) for part, id_, rank, _d, _k, _n in rows if part == "page"]
+    facets = [(part, key, int(n or 0)) for part, _i, _r, _d, key, n in rows if part != "page"] if with_facets else None
+    return page, facets
+
+
+def _facets(params: SearchParams, rows: list[tuple[str, str, int]]) -> tuple[int, dict[str, list[FacetValue]]]:
+    """The number of hits and each facet's values with counts (under every filter but the facet's own, so a
+    chosen kind still shows how many there are of the other kinds). Exact counts."""
+    facets: dict[str, list[FacetValue]] = {"kind": [], "province": [], "service_area": [], "hub": []}
+    for facet, value, count in rows:
+        if facet == "counts":  # "{n,n,...}": the kinds' counts, then the service areas'
+            numbers = [int(n) for n in value.strip("{}").split(",")]
+            kinds, areas = numbers[: len(EntryKind.values)], numbers[len(EntryKind.values) :]
+            facets["kind"] = [
+                FacetValue(k, str(EntryKind(k).label), n, k in params.kinds)
+                for k, n in zip(EntryKind.values, kinds, strict=True)
+                if n
+            ]
+            facets["service_area"] = [
+                FacetValue(a, str(ServiceArea(a).label), n, a in params.service_areas)
+                for a, n in zip(ServiceArea.values, areas, strict=True)
+                if n
+            ]
+        elif facet == "province":
+            region = region_get(value) if value else None
+            selected = bool(value) and params.region[:2] == value[:2]
+            facets["province"].append(FacetValue(value, region.name if region else _("全国"), count, selected))
+        else:
+            facets["hub"].append(FacetValue(value, value, count, int(value) in params.hub_ids))
+    # the kind facet counts under every filter but the kind: the hits are the chosen kinds' counts (or all)
+    total = sum(f.count for f in facets["kind"] if f.selected or not params.kinds)
+    facets["province"].sort(key=lambda f: (-f.count, f.value))
+    hubs = sorted(facets["hub"], key=lambda f: (-f.count, int(f.value)))
+    shown = hubs[:HUB_FACET_MAX] + [f for f in hubs[HUB_FACET_MAX:] if f.selected]
+    if shown:
+        with connection.cursor() as cursor:
+            cursor.execute(_HUB_NAMES, [[int(f.value) for f in shown]])
+            names = {str(id_): (slug, name, name_en) for id_, slug, name, name_en in cursor.fetchall()}
+        english = _is_english()
+        for f in shown:
+            slug, name, name_en = names.get(f.value, (f.value, f.value, ""))
+            f.label = name_en if english and name_en else name or slug
+        shown.sort(key=lambda f: (-f.count, f.label))
+    facets["hub"] = shown
+    return total, facets
+
+
+def _is_english() -> bool:
+    from django.utils.translation import get_language
+
+    return (get_language() or "").startswith("en")
+
+
+def _hits(page: list[tuple[int, float]], parsed: ParsedQuery) -> list[SearchHit]:
+    entries = DiscoveryEntry.objects.defer("search_vector").in_bulk([id_ for id_, _rank in page])
+    hits = []
+    for id_, rank in page:
+        entry = entries.get(id_)
+        if entry is None:  # removed between the two reads
+            continue
+        entry.rank = rank  # type: ignore[attr-defined]
+        hits.append(
+            SearchHit(
+                entry=entry,
+                rank=rank,
+                title_html=highlight(entry.title, parsed.terms, prefixes=parsed.prefixes),
+                snippet_html=highlight(entry.summary, parsed.terms, prefixes=parsed.prefixes, limit=SNIPPET_CHARS),
+            )
+        )
+    return hits
+
+
+def _cursor_key(params: SearchParams, hit: SearchHit) -> list[Any]:
+    if params.sort == "deadline":
+        return [hit.entry.deadline.isoformat() if hit.entry.deadline else None, hit.entry.pk]
+    return [hit.rank, hit.entry.pk]
+
+
+def discovery_search(
+    *,
+    query: str = "",
+    kinds: Sequence[str] | None = None,
+    region: str | None = None,
+    service_areas: Sequence[str] | None = None,
+    amount_min: int | None = None,
+    amount_max: int | None = None,
+    deadline_before: date | None = None,
+    hub_ids: Sequence[int] | None = None,
+    sort: str = "relevance",
+    cursor: str | None = None,
+    limit: int = 20,
+    published_between: tuple[datetime, datetime] | None = None,
+    with_facets: bool | None = None,
+) -> SearchResult:
+    """Search every hub's listed entries at once.
+
+    ``query`` is Chinese and/or English (see ``text.parse_query``): every word must match. When nothing matches,
+    titles similar to the query are tried (pg_trgm, for typos), then entries with any of its words; ``match``
+    says which. Filters: ``kinds``, ``region`` (a GB/T 2260 code: the region and everything inside it),
+    ``service_areas`` (any of them), amounts in fen, ``deadline_before`` (inclusive), ``hub_ids``.
+    ``sort`` is relevance (rank, then newest) or deadline (soonest first, none last). ``cursor`` is the opaque
+    ``next_cursor`` of the previous page, valid only for the same search. Facets and the total come with the
+    first page (``with_facets`` overrides). ``published_between`` (after, until]: only entries first published
+    then (saved-search digests). Raises ApplicationError (invalid_search, invalid_cursor).
+    """
+    params = search_params(
+        query=query,
+        kinds=kinds,
+        region=region,
+        service_areas=service_areas,
+        amount_min=amount_min,
+        amount_max=amount_max,
+        deadline_before=deadline_before,
+        hub_ids=hub_ids,
+        sort=sort,
+    )
+    return discovery_search_params(
+        params=params, cursor=cursor, limit=limit, published_between=published_between, with_facets=with_facets
+    )
+
+
+def discovery_search_params(
+    *,
+    params: SearchParams,
+    cursor: str | None = None,
+    limit: int = 20,
+    published_between: tuple[datetime, datetime] | None = None,
+    with_facets: bool | None = None,
+) -> SearchResult:
+    """``discovery_search`` with parameters already checked by ``params.search_params``."""
+    limit = max(1, min(int(limit), LIMIT_MAX))
+    facets_wanted = with_facets if with_facets is not None else cursor is None
+    parsed = parse_query(params.query)
+    today = timezone.localdate()
+    cursor_key: list[Any] | None = None
+    if cursor:
+        mode, cursor_key = cursor_decode(params=params, cursor=cursor)
+        modes = [mode]
+    elif parsed.is_empty:
+        modes = [MATCH_ALL]
+    else:
+        modes = [MATCH_FULL_TEXT]
+        if trigram_available() and len(parsed.text) >= 2:
+            modes.append(MATCH_SIMILAR)
+        if parsed.relaxed and parsed.relaxed != parsed.tsquery:
+            modes.append(MATCH_PARTIAL)
+    page: list[tuple[int, float]] = []
+    facet_rows: list[tuple[str, str, int]] | None = None
+    mode = modes[0]
+    for mode in modes:
+        q = _Query(params, parsed, mode, today=today)
+        if published_between is not None:
+            q.add("e.published_at > %(p_after)s", p_after=published_between[0])
+            q.add("e.published_at <= %(p_until)s", p_until=published_between[1])
+        page, facet_rows = _run(q, cursor_key=cursor_key, limit=limit, with_facets=facets_wanted)
+        if page:
+            break
+    result = SearchResult(hits=_hits(page[:limit], parsed), params=params, match=mode, terms=parsed.terms)
+    if len(page) > limit and result.hits:
+        result.next_cursor = cursor_encode(params=params, mode=mode, key=_cursor_key(params, result.hits[-1]))
+    if facet_rows is not None:
+        result.total, result.facets = _facets(params, facet_rows)
+    return result
+
+
+# --- recommendations ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interests:
+    service_areas: tuple[str, ...] = ()
+    region_codes: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    amount_min: int | None = None
+    amount_max: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.service_areas or self.region_codes)
+
+
+def discovery_interests_for(*, user: Any) -> Interests:
+    """A person's interests: the ones they set; else what their saved searches and organisations suggest."""
+    interest = DiscoveryInterest.objects.filter(user=user).first()
+    if interest is not None and (interest.service_areas or interest.region_codes):
+        return Interests(
+            tuple(interest.service_areas),
+            tuple(interest.region_codes),
+            tuple(interest.kinds),
+            interest.amount_min,
+            interest.amount_max,
+        )
+    areas: set[str] = set()
+    regions: set[str] = set()
+    kinds: set[str] = set()
+    for params in user.discovery_saved_searches.values_list("params", flat=True):
+        areas.update(a for a in params.get("service_areas", []) if a in ServiceArea.values)
+        kinds.update(k for k in params.get("kinds", []) if k in EntryKind.values)
+        if params.get("region"):
+            regions.add(params["region"])
+    regions.update(
+        code for code in user.organisation_memberships.values_list("organisation__region_code", flat=True) if code
+    )
+    return Interests(tuple(sorted(areas)), tuple(sorted(regions)), tuple(sorted(kinds)))
+
+
+_RECOMMEND_SQL = f"""
+SELECT {_COLUMNS}, (
+      2.0 * cardinality(ARRAY(SELECT unnest(e.service_areas) INTERSECT SELECT unnest(%(areas)s::varchar[])))
+          / greatest(cardinality(%(areas)s::varchar[]), 1)
+    + CASE WHEN e.region_path && %(regions)s::varchar[] THEN 1.5       -- in a region they work in
+           WHEN e.region_code = ANY(%(ancestors)s::varchar[]) THEN 1.0  -- covers it (a province-wide call)
+           WHEN e.region_code = '' THEN 0.5                              -- nationwide
+           ELSE 0 END
+    + CASE WHEN %(has_amount)s AND e.amount IS NOT NULL
+                AND e.amount >= coalesce(%(amount_min)s, 0) AND e.amount <= coalesce(%(amount_max)s, e.amount)
+           THEN 1.0 ELSE 0 END
+    + exp(-extract(epoch FROM (%(now)s - e.published_at)) / (30 * 86400.0))  -- newer first, halving in ~3 weeks
+) AS rank
+FROM {_T} e
+WHERE e.status = ANY(%(listed)s) AND (e.deadline IS NULL OR e.deadline >= %(today)s)
+  AND e.hub_id <> ALL (ARRAY(SELECT h.hub_id FROM discovery_discoveryhub h WHERE NOT h.visible))
+  AND (e.service_areas && %(areas)s::varchar[] OR e.region_path && %(regions)s::varchar[]
+       OR e.region_code = ANY(%(ancestors)s::varchar[]))
+  AND (cardinality(%(kinds)s::varchar[]) = 0 OR e.kind = ANY(%(kinds)s::varchar[]))
+ORDER BY rank DESC, e.id DESC
+LIMIT %(limit)s
+"""  # noqa: S608 - table and column names are ours
+
+
+def discovery_recommend(*, user: Any, limit: int = 10) -> list[DiscoveryEntry]:
+    """ "Projects that fit you": listed entries ranked by overlap with the person's interests (service areas,
+    their regions and the regions enclosing them, amount range) and by how new they are. Each entry carries
+    ``rank``. Empty without interests."""
+    interests = discovery_interests_for(user=user)
+    if interests.is_empty:
+        return []
+    ancestors = sorted({p for code in interests.region_codes if (r := region_get(code)) for p in r.parent_codes})
+    values = {
+        "areas": list(interests.service_areas),
+        "regions": list(interests.region_codes),
+        "ancestors": ancestors,
+        "kinds": list(interests.kinds),
+        "has_amount": interests.amount_min is not None or interests.amount_max is not None,
+        "amount_min": interests.amount_min,
+        "amount_max": interests.amount_max,
+        "now": timezone.now(),
+        "today": timezone.localdate(),
+        "listed": list(LISTED_STATUSES),
+        "limit": max(1, min(int(limit), LIMIT_MAX)),
+    }
+    return list(DiscoveryEntry.objects.raw(_RECOMMEND_SQL, values))
