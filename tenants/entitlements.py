@@ -68,7 +68,8 @@ FREE_LIMITS = Limits(active_partners=30, staff_seats=3, storage_bytes=2 * GiB, o
 def free_limits() -> Limits:
     """The free plan's limits; ``HUOBAN_FREE_PLAN_LIMITS`` (a dict) may raise or lower any of them."""
     override = getattr(settings, "HUOBAN_FREE_PLAN_LIMITS", None) or {}
-    return Limits(**{**FREE_LIMITS.as_dict(), **{k: v for k, v in override.items() if k in Resource.values}})
+    base = {**FREE_LIMITS.as_dict(), "storage_bytes": settings.HUOBAN_HUB_STORAGE_QUOTA_BYTES}
+    return Limits(**{**base, **{k: v for k, v in override.items() if k in Resource.values}})
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,14 @@ from hubs.partners.models import (
     PartnershipStatus,
     ServiceArea,
 )
-from hubs.partners.services import OrganisationData, contact_check, organisation_data_check
+from hubs.partners.services import (
+    OrganisationData,
+    active_partners_report,
+    active_partners_room,
+    contact_check,
+    current_hub,
+    organisation_data_check,
+)
 from huoban import context
 from huoban.audit.models import AuditEvent
 from huoban.audit.services import audit_record
@@ -54,6 +61,7 @@ from huoban.identity.models import Organisation, OrganisationKind, User
 from huoban.identity.validators import normalise_credit_code, validate_credit_code
 from huoban.regions import region_validate
 from huoban.tasks import enqueue_on_commit
+from tenants.entitlements import Resource, entitlement_require
 
 logger = logging.getLogger(__name__)
 
@@ -481,6 +489,13 @@ def import_job_create(*, actor: User, file_name: str, data: bytes, update_existi
     file_format, rows = file_read(data=data, file_name=file_name)
     plans = import_check(rows=rows, update_existing=update_existing)
     counts = _counts(plans)
+    # Said at upload, before anyone confirms; checked again, under the hub's lock, when the import runs.
+    entitlement_require(
+        hub=current_hub(),
+        resource=Resource.ACTIVE_PARTNERS,
+        current=Partnership.objects.filter(status=PartnershipStatus.ACTIVE).count(),
+        adding=_new_active(plans),
+    )
     with transaction.atomic():
         job = ImportJob.objects.create(
             file_name=(file_name or "upload")[:200],
@@ -605,11 +620,18 @@ def _joined(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(9, 0)))
 
 
+def _new_active(plans: list[RowPlan]) -> int:
+    """Active partnerships an import would add (imports never change an existing partnership's status)."""
+    return sum(1 for p in plans if p.outcome == Outcome.CREATE and p.status == PartnershipStatus.ACTIVE)
+
+
 def _apply(*, plans: list[RowPlan], actor: User | None, job_id: int) -> None:
     """Write the accepted rows, a chunk at a time (bulk statements), reporting progress between chunks."""
     if actor is None:
         raise ApplicationError(_("上传该文件的账号已不存在。"), code="actor_missing")
     accepted = [p for p in plans if p.outcome in (Outcome.CREATE, Outcome.UPDATE)]
+    adding = _new_active(plans)
+    active_partners_room(adding=adding)
     done = len(plans) - len(accepted)
     notify: list[int] = []
     for start in range(0, len(accepted), CHUNK):
@@ -617,6 +639,8 @@ def _apply(*, plans: list[RowPlan], actor: User | None, job_id: int) -> None:
         _apply_chunk(chunk=chunk, actor=actor, job_id=job_id, notify=notify)
         done += len(chunk)
         cache.set(_progress_key(job_id), done, timeout=24 * 3600)
+    if adding:
+        active_partners_report()
     from hubs.partners.tasks import partnership_notify
 
     language = translation.get_language() or settings.LANGUAGE_CODE

@@ -43,6 +43,7 @@ from huoban.identity.services import organisation_create, user_create, user_find
 from huoban.identity.validators import normalise_credit_code, validate_credit_code
 from huoban.regions import region_validate
 from huoban.tasks import enqueue_on_commit
+from tenants.entitlements import Resource, entitlement_lock, entitlement_require, usage_record
 from tenants.models import Hub
 
 S = PartnershipStatus
@@ -79,6 +80,24 @@ def current_hub() -> Hub:
     if not isinstance(hub, Hub):
         raise RuntimeError("partner services run inside a hub")
     return hub
+
+
+def active_partners_room(*, adding: int = 1) -> None:
+    """Refuse (plan_limit, naming the limit and the upgrade page) when ``adding`` more active partners would pass
+    the hub's plan. Call inside the transaction that activates them: the hub's entitlement lock is held until it
+    ends, so two activations at the same moment cannot both take the last place."""
+    if adding <= 0:
+        return
+    hub = current_hub()
+    entitlement_lock(hub=hub)
+    current = Partnership.objects.filter(status=S.ACTIVE).count()
+    entitlement_require(hub=hub, resource=Resource.ACTIVE_PARTNERS, current=current, adding=adding)
+
+
+def active_partners_report() -> None:
+    """Keep the count of active partners that the hub admin's and the operator's billing pages show in step."""
+    count = Partnership.objects.filter(status=S.ACTIVE).count()
+    usage_record(hub=current_hub(), resource=Resource.ACTIVE_PARTNERS, amount=count)
 
 
 def _language() -> str:
@@ -280,6 +299,8 @@ def _transition(*, partnership: Partnership, to: str, actor: User | None, side: 
             raise ApplicationError(message, code="transition_not_yours", status=403)
         if to in REASON_REQUIRED and not reason:
             raise ApplicationError(_("请说明原因（会告知该组织）。"), code="reason_required", extra={"field": "reason"})
+        if to == S.ACTIVE:
+            active_partners_room()
         before = snapshot(locked, ["status", "status_reason"])
         if to == S.ACTIVE and locked.status != S.SUSPENDED:
             locked.joined_at = timezone.now()  # (re)joining; coming back from a suspension keeps the join date
@@ -295,6 +316,8 @@ def _transition(*, partnership: Partnership, to: str, actor: User | None, side: 
             after=snapshot(locked, ["status", "status_reason"]),
         )
         partnerships_index([locked])
+        if S.ACTIVE in (to, before["status"]):
+            active_partners_report()
         if to == S.LEFT:
             PartnerInvitation.objects.filter(
                 partnership=locked, accepted_at__isnull=True, revoked_at__isnull=True
@@ -366,6 +389,8 @@ def _create(
         joined_at=timezone.now() if status == S.ACTIVE else None,
     )
     with transaction.atomic():
+        if status == S.ACTIVE:
+            active_partners_room()
         try:
             with transaction.atomic():
                 partnership.save()
@@ -389,6 +414,7 @@ def _create(
         )
         if status == S.ACTIVE:
             partnerships_index([partnership])
+            active_partners_report()
         if status != S.INVITED:  # an invitation is told by its own email
             _notify(partnership, "created")
     return partnership

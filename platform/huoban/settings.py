@@ -309,7 +309,9 @@ if S3_BUCKET:
     }
 
 HUOBAN_MAX_UPLOAD_BYTES = env_int("HUOBAN_MAX_UPLOAD_BYTES", 20 * 1024**2)
-HUOBAN_HUB_STORAGE_QUOTA_BYTES = env_int("HUOBAN_HUB_STORAGE_QUOTA_BYTES", 2 * 1024**3)
+HUOBAN_HUB_STORAGE_QUOTA_BYTES = env_int("HUOBAN_HUB_STORAGE_QUOTA_BYTES", 2 * 1024**3)  # the free plan's
+# A hub's storage quota is its plan's limit (tenants.entitlements); the free plan's is the setting above.
+HUOBAN_HUB_STORAGE_QUOTA_RESOLVER = "tenants.entitlements.storage_quota_bytes"
 HUOBAN_ORGANISATION_STORAGE_QUOTA_BYTES = env_int("HUOBAN_ORGANISATION_STORAGE_QUOTA_BYTES", 1024**3)
 HUOBAN_USER_STORAGE_QUOTA_BYTES = env_int("HUOBAN_USER_STORAGE_QUOTA_BYTES", 200 * 1024**2)
 

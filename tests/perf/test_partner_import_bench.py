@@ -22,6 +22,7 @@ from huoban.db import connection
 from huoban.identity.models import Organisation, User
 from huoban.identity.services import user_create
 from tenants import provisioning
+from tenants.entitlements import Limits, hub_limits_set
 from tenants.models import Hub
 from tenants.services import hub_provision
 from tests.conftest import PASSWORD
@@ -93,6 +94,8 @@ def test_partner_import_speed(committed_db, capsys):  # type: ignore[no-untyped-
         admin_email=f"admin@{slug}.test",
         actor=None,
     ).hub
+    # 5,000 partners: a provincial hub's plan, with no limit on active partners (the free plan allows 30).
+    hub_limits_set(hub=hub, plan="provincial", source="comp", limits=Limits(None, None, None, None))
     staff = user_create(name="基准工作人员", email=f"staff@{slug}.test", password=PASSWORD, email_verified=True)
     data = _file()
     try:

@@ -211,3 +211,21 @@ def test_scope_must_be_one_owner(cast_a, hub_a):
             hub_schema=hub_a.schema_name,
             organisation=_org(cast_a),
         )
+
+
+def test_hub_quota_follows_the_hubs_plan(storage_backend, settings, hub_a, hub_b, cast_a, cast_b):
+    from tenants.entitlements import Limits, hub_limits_set
+
+    used = file_usage_bytes(hub_id=hub_a.pk)
+    settings.HUOBAN_HUB_STORAGE_QUOTA_BYTES = used + 500  # the free plan's quota
+    hub_limits_set(hub=hub_a, plan="standard", source="comp", limits=Limits(None, None, used + 1500, None))
+
+    _store_for_hub(hub_a, cast_a.staff, samples.pdf(1000))  # over the free quota, inside the plan's
+    with pytest.raises(ApplicationError) as err:
+        _store_for_hub(hub_a, cast_a.staff, samples.pdf(1000))
+    assert err.value.code == "quota_exceeded" and err.value.extra["quota_bytes"] == used + 1500
+
+    hub_limits_set(hub=hub_a, plan="provincial", source="comp", limits=Limits(None, None, None, None))
+    _store_for_hub(hub_a, cast_a.staff, samples.pdf(1000))  # unlimited
+    with pytest.raises(ApplicationError):  # hub B is still on the free plan
+        _store_for_hub(hub_b, cast_b.staff, samples.pdf(used + 1000))

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from huoban.audit.services import audit_record, snapshot
@@ -78,7 +79,13 @@ def max_upload_bytes() -> int:
     return int(getattr(settings, "HUOBAN_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
 
 
-def hub_quota_bytes() -> int:
+def hub_quota_bytes(*, hub_id: int) -> int | None:
+    """A hub's storage limit (None: unlimited): its plan's, through ``HUOBAN_HUB_STORAGE_QUOTA_RESOLVER`` (a dotted
+    path, so the platform layer never imports the tenants layer), else ``HUOBAN_HUB_STORAGE_QUOTA_BYTES``."""
+    resolver = getattr(settings, "HUOBAN_HUB_STORAGE_QUOTA_RESOLVER", "")
+    if resolver:
+        quota: int | None = import_string(resolver)(hub_id=hub_id)
+        return quota
     return int(getattr(settings, "HUOBAN_HUB_STORAGE_QUOTA_BYTES", DEFAULT_HUB_QUOTA_BYTES))
 
 
@@ -121,9 +128,9 @@ class _Scope:
             return f"orgs/{self.organisation.pk}/{purpose}"
         return f"users/{self.user.pk if self.user else 0}/{purpose}"
 
-    def quota(self) -> int:
+    def quota(self) -> int | None:
         if self.hub_id is not None:
-            return hub_quota_bytes()
+            return hub_quota_bytes(hub_id=self.hub_id)
         if self.organisation is not None:
             return organisation_quota_bytes()
         return user_quota_bytes()
@@ -214,9 +221,10 @@ def file_store(
     - the file is not empty (``empty_file``) and not larger than ``HUOBAN_MAX_UPLOAD_BYTES`` (``file_too_large``);
     - its type, judged by its content (``huoban.storage.sniffing``), is one the purpose accepts
       (``PURPOSE_TYPES``; ``file_type_not_allowed``) - the file name and the browser's content type are ignored;
-    - it fits the owner's quota: the live files of that hub (``HUOBAN_HUB_STORAGE_QUOTA_BYTES``), organisation
-      (``HUOBAN_ORGANISATION_STORAGE_QUOTA_BYTES``) or person (``HUOBAN_USER_STORAGE_QUOTA_BYTES``) plus this one
-      (``quota_exceeded``). Uploads to one owner are serialised by an advisory lock, so the sum cannot be raced.
+    - it fits the owner's quota: the live files of that hub (its plan's storage limit, ``hub_quota_bytes``),
+      organisation (``HUOBAN_ORGANISATION_STORAGE_QUOTA_BYTES``) or person (``HUOBAN_USER_STORAGE_QUOTA_BYTES``)
+      plus this one (``quota_exceeded``). Uploads to one owner are serialised by an advisory lock, so the sum cannot
+      be raced.
 
     Callers decide who may store for the scope (e.g. ``organisation_document_upload`` checks the organisation's
     managers). The object key is ``hubs/<schema>/<purpose>/<uuid>``, ``orgs/<id>/<purpose>/<uuid>`` or
@@ -252,7 +260,7 @@ def file_store(
                 _lock(scope.lock_key)
                 used = scope.usage()
                 quota = scope.quota()
-                if used + size > quota:
+                if quota is not None and used + size > quota:
                     raise ApplicationError(
                         _("存储空间不足：已用 %(used)s，上限 %(quota)s。")
                         % {
