@@ -63,6 +63,7 @@ class MemberListView(HubAPIView):
     def get_queryset(self):
         return HubMembership.objects.select_related("user").order_by("created_at")
 
+    @extend_schema(operation_id="hub_members_list")
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MemberSerializer(page, many=True).data)

@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "huoban.web.middleware.LanguageMiddleware",
+    "huoban.web.middleware.BadInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -262,7 +263,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("HUOBA
 SECURE_SSL_REDIRECT = env_bool("HUOBAN_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("HUOBAN_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = False
+# Preloading is a commitment browsers keep for months: the operator opts in once every subdomain serves HTTPS.
+SECURE_HSTS_PRELOAD = env_bool("HUOBAN_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -365,6 +367,12 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "huoban.storage.models.DocumentKind",
         "DocumentStatusEnum": "huoban.storage.models.DocumentStatus",
         "OrganisationKindEnum": "huoban.identity.models.OrganisationKind",
+        "HubKindEnum": "tenants.models.HubKind",
+        "HubStatusEnum": "tenants.models.HubStatus",
+        "AccountKindEnum": "hubs.ledger.models.AccountKind",
+        "PartnershipStatusEnum": "hubs.partners.models.PartnershipStatus",
+        "ImportStatusEnum": "hubs.partners.models.ImportStatus",
+        "DiscoveryKindEnum": "huoban.discovery.models.EntryKind",
     },
 }
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
 ]
 
+handler400 = "huoban.web.views.error_400"
 handler403 = "huoban.web.views.error_403"
 handler404 = "huoban.web.views.error_404"
 handler500 = "huoban.web.views.error_500"

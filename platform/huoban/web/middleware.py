@@ -52,3 +52,19 @@ class LanguageMiddleware:
             response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class BadInputMiddleware:
+    """Refuse, with the one error body, query strings PostgreSQL could never store or compare: a NUL character in
+    a filter would otherwise reach the database and fail there. (Form and serializer fields already refuse NUL.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        queried = (item for key, values in request.GET.lists() for item in (key, *values))
+        if "\x00" in request.path or any("\x00" in item for item in queried):
+            from huoban.web.views import error_400
+
+            return error_400(request)
+        return self.get_response(request)

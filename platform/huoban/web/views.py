@@ -28,6 +28,13 @@ def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "web/message.html", {"title": _("请稍后再试"), "message": message}, status=429)
 
 
+def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    message = _("请求格式不正确。")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "bad_request", "message": message, "extra": {}}, status=400)
+    return render(request, "web/message.html", {"title": _("请求有误"), "message": message}, status=400)
+
+
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     message = str(exception) if exception and str(exception) else _("您没有权限查看此页面。")
     if request.path.startswith("/api/"):
