@@ -31,8 +31,9 @@ class HubPublicSerializer(serializers.ModelSerializer):
 
 
 class HubOperatorSerializer(HubPublicSerializer):
-    members = serializers.IntegerField(source="usage.members", default=0, read_only=True)
-    schema_bytes = serializers.IntegerField(source="usage.schema_bytes", default=0, read_only=True)
+    # None until the hub's first usage count (hubs.core.tasks.hub_usage_refresh) has run
+    members = serializers.IntegerField(source="usage.members", read_only=True, allow_null=True)
+    schema_bytes = serializers.IntegerField(source="usage.schema_bytes", read_only=True, allow_null=True)
 
     class Meta(HubPublicSerializer.Meta):
         fields = [

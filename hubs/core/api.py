@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,7 +63,7 @@ class MemberListView(HubAPIView):
     def get_queryset(self):
         return HubMembership.objects.select_related("user").order_by("created_at")
 
-    @extend_schema(operation_id="hub_members_list")
+    @extend_schema(responses=MemberSerializer(many=True), operation_id="hub_members_list")
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MemberSerializer(page, many=True).data)
@@ -127,6 +127,11 @@ class HubAuditView(HubAPIView):
     hub_roles = HUB_ADMIN
     serializer_class = AuditEventSerializer
 
+    @extend_schema(
+        parameters=[OpenApiParameter("action", str)],
+        responses=AuditEventSerializer(many=True),
+        operation_id="hub_audit_list",
+    )
     def get(self, request: Request) -> Response:
         qs = audit_event_list(action=request.query_params.get("action", ""))
         page = self.paginate_queryset(qs)

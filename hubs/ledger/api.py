@@ -234,6 +234,7 @@ class AccountListView(HubAPIView):
             OpenApiParameter("subject", str, description="accounts attached to this subject, e.g. project:42"),
             OpenApiParameter("kind", str, enum=AccountKind.values),
         ],
+        responses=AccountSerializer(many=True),
         operation_id="ledger_accounts_list",
     )
     def get(self, request: Request) -> Response:
@@ -288,6 +289,7 @@ class TransactionListView(HubAPIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("subject", str), OpenApiParameter("source", str)],
+        responses=TransactionSummarySerializer(many=True),
         operation_id="ledger_transactions_list",
     )
     def get(self, request: Request) -> Response:

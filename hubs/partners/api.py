@@ -337,7 +337,11 @@ class PartnerListView(HubAPIView):
     hub_roles = STAFF
     serializer_class = PartnershipSerializer
 
-    @extend_schema(parameters=[PartnerDirectoryQuerySerializer], operation_id="partners_list")
+    @extend_schema(
+        parameters=[PartnerDirectoryQuerySerializer],
+        responses=PartnershipSerializer(many=True),
+        operation_id="partners_list",
+    )
     def get(self, request: Request) -> Response:
         query = PartnerDirectoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -477,7 +481,7 @@ class PartnerNoteListView(HubAPIView):
     hub_roles = STAFF
     serializer_class = PartnerNoteSerializer
 
-    @extend_schema(operation_id="partners_notes_list")
+    @extend_schema(responses=PartnerNoteSerializer(many=True), operation_id="partners_notes_list")
     def get(self, request: Request, pk: int) -> Response:
         page = self.paginate_queryset(_partnership(pk).notes.all())
         return self.get_paginated_response(PartnerNoteSerializer(page, many=True).data)
@@ -576,7 +580,7 @@ class PartnerInvitationListView(HubAPIView):
     hub_roles = STAFF
     serializer_class = PartnerInvitationSerializer
 
-    @extend_schema(operation_id="partners_invitations_list")
+    @extend_schema(responses=PartnerInvitationSerializer(many=True), operation_id="partners_invitations_list")
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(PartnerInvitation.objects.all())
         return self.get_paginated_response(PartnerInvitationSerializer(page, many=True).data)
@@ -697,7 +701,11 @@ class PublicPartnerListView(HubAPIView):
     hub_public = True
     serializer_class = PublicPartnerSerializer
 
-    @extend_schema(parameters=[PartnerDirectoryQuerySerializer(partial=True)], operation_id="partners_public")
+    @extend_schema(
+        parameters=[PartnerDirectoryQuerySerializer(partial=True)],
+        responses=PublicPartnerSerializer(many=True),
+        operation_id="partners_public",
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         qs = selectors.partnership_public_list(
@@ -719,7 +727,7 @@ class ImportListView(HubAPIView):
     hub_roles = STAFF
     serializer_class = PartnerImportJobSerializer
 
-    @extend_schema(operation_id="partners_imports_list")
+    @extend_schema(responses=PartnerImportJobSerializer(many=True), operation_id="partners_imports_list")
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(ImportJob.objects.defer("file_bytes", "report"))
         return self.get_paginated_response(PartnerImportJobSerializer(page, many=True).data)

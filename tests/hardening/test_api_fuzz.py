@@ -1,6 +1,7 @@
 """Every operation of the hub API and the platform API, fed generated input by schemathesis with valid auth.
 
-No input may get a server error, and every 4xx carries the one error body (``code`` and ``message``). The schema
+No input may get a server error, every answer matches the documented response schema, and every 4xx carries the
+one error body (``code`` and ``message``). The schema
 is the one the product serves (drf-spectacular), so an operation a later feature adds is fuzzed without editing
 this file. Requests run in-process through the WSGI app, inside the test's transaction, so nothing they write
 outlives the test.
@@ -46,9 +47,9 @@ def error_body_on_4xx(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
-CHECKS = [schemathesis.checks.not_a_server_error, error_body_on_4xx]
+CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance, error_body_on_4xx]
 FUZZ = settings(
-    max_examples=8,
+    max_examples=5,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
