@@ -77,6 +77,7 @@ TENANT_APPS = [
     "hubs.core",
     "hubs.partners",
     "hubs.ledger",
+    "hubs.projects",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -211,6 +212,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "huoban.discovery.tasks.discovery_digests_send",
         "schedule": crontab(hour=8, minute=0),
     },
+    "projects-disclosure-reminders": {"task": "hubs.projects.tasks.projects_disclosure_reminders_all", "schedule": crontab(hour=9, minute=0)},
 }
 # Requests per client IP to the public discovery page and API (django-ratelimit syntax).
 HUOBAN_DISCOVER_RATE = env_str("HUOBAN_DISCOVER_RATE", "120/m")
