@@ -167,6 +167,9 @@ class FundReceipt(models.Model):
         verbose_name_plural = _("到账记录")
         ordering = ["received_on", "id"]
 
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
 
 class Milestone(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="milestones")
@@ -253,6 +256,9 @@ class Review(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
 
 class ExpenseStatus(models.TextChoices):
     REPORTED = "reported", _("已报告")
@@ -279,6 +285,9 @@ class Expense(models.Model):
         verbose_name_plural = _("支出")
         ordering = ["spent_on", "id"]
 
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
 
 class AmbassadorAssignment(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ambassadors")
@@ -289,6 +298,9 @@ class AmbassadorAssignment(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["project", "user"], name="projects_ambassador_once")]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
 
 
 class SiteVisit(models.Model):
@@ -305,6 +317,9 @@ class SiteVisit(models.Model):
 
     class Meta:
         ordering = ["-visited_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
 
 
 class ReportKind(models.TextChoices):
@@ -331,6 +346,9 @@ class ProgressReport(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
 
 class Indicator(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="indicators")
@@ -342,6 +360,9 @@ class Indicator(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
 
 
 class RespondentKind(models.TextChoices):
@@ -368,6 +389,9 @@ class SurveyResponse(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
 
 class EvaluatorKind(models.TextChoices):
     STAFF = "staff", _("枢纽工作人员")
@@ -389,6 +413,9 @@ class Evaluation(models.Model):
             models.CheckConstraint(condition=models.Q(score__lte=100), name="projects_evaluation_score_range")
         ]
 
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
 
 class DisclosureReminder(models.Model):
     """A disclosure reminder that was sent (one per project, kind and period: the beat task is idempotent)."""
@@ -400,6 +427,7 @@ class DisclosureReminder(models.Model):
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["project", "kind", "period_key"], name="projects_reminder_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["project", "kind", "period_key"], name="projects_reminder_once")]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"

@@ -12,9 +12,8 @@ from typing import Any
 
 from django.db.models import Avg, Count, QuerySet
 
-from hubs.ledger.models import LedgerEntry
+from hubs.ledger.models import Account, LedgerEntry
 from hubs.ledger.selectors import balances
-from hubs.ledger.models import Account
 from hubs.projects.models import (
     PUBLIC_STATUSES,
     Expense,
@@ -120,7 +119,9 @@ def funds_timeline(*, project: Project) -> list[TimelineRow]:
     }
     events: list[tuple[Any, int, str, str, int, int]] = []
     for r in receipts:
-        events.append((r.received_on, 0, "in", orgs.get(r.funding_source.funder_id, ""), moved.get(r.transaction_id or 0, 0), 0))
+        events.append(
+            (r.received_on, 0, "in", orgs.get(r.funding_source.funder_id, ""), moved.get(r.transaction_id or 0, 0), 0)
+        )
     for t in tranches:
         on = t.released_at.date() if t.released_at else t.created_at.date()
         events.append((on, 1, "tranche", t.title, 0, moved.get(t.transaction_id or 0, 0)))
@@ -133,7 +134,9 @@ def funds_timeline(*, project: Project) -> list[TimelineRow]:
         balance += amount_in
         if kind == "expense":
             balance -= amount_out
-        rows.append(TimelineRow(on=on, kind=kind, label=label, amount_in=amount_in, amount_out=amount_out, balance=balance))
+        rows.append(
+            TimelineRow(on=on, kind=kind, label=label, amount_in=amount_in, amount_out=amount_out, balance=balance)
+        )
     return rows
 
 

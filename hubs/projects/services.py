@@ -209,7 +209,11 @@ def project_create(
                 budget_line_add(project=project, name=line.name, amount=line.amount, actor=actor)
             for item in funding or []:
                 funding_source_add(
-                    project=project, funder_id=item.funder_id, amount=item.amount, restricted=item.restricted, actor=actor
+                    project=project,
+                    funder_id=item.funder_id,
+                    amount=item.amount,
+                    restricted=item.restricted,
+                    actor=actor,
                 )
     except IntegrityError:
         if source:
@@ -414,7 +418,9 @@ def funding_source_add(
     return source
 
 
-def _store(*, fileobj: IO[bytes] | None, name: str, purpose: str, actor: Any | None, required: bool) -> uuid.UUID | None:
+def _store(
+    *, fileobj: IO[bytes] | None, name: str, purpose: str, actor: Any | None, required: bool
+) -> uuid.UUID | None:
     if fileobj is None:
         if required:
             raise _err(_("请上传票据。"), "receipt_required", "receipt")
@@ -462,7 +468,10 @@ def funds_receive(
         )
         posted = ledger.transaction_post(
             idempotency_key=f"{locked.subject}/receipt:{row.pk}",
-            lines=[Line.debit(funding_source.account_id, amount), Line.credit(funding_source.income_account_id, amount)],
+            lines=[
+                Line.debit(funding_source.account_id, amount),
+                Line.credit(funding_source.income_account_id, amount),
+            ],
             memo=_("收到资助"),
             subject=locked.subject,
             source="projects",
@@ -575,9 +584,7 @@ def _reviewer_capacity(*, project: Project, user: Any, capacity: str) -> None:
         raise _err(_("审批身份无效。"), "invalid_capacity", "capacity")
 
 
-def tranche_review(
-    *, tranche: Tranche, user: Any, capacity: str, decision: str, note: str = ""
-) -> Tranche:
+def tranche_review(*, tranche: Tranche, user: Any, capacity: str, decision: str, note: str = "") -> Tranche:
     """Approve or query a tranche, as an assigned ambassador or as staff (``capacity``).
 
     A tranche needs two approvals: one by an ambassador assigned to the project and one by a staff member (a hub
@@ -593,8 +600,10 @@ def tranche_review(
     if decision == ReviewDecision.QUERY and not note:
         raise _err(_("提出疑问时请写明问题。"), "note_required", "note")
     with transaction.atomic():
-        locked = Tranche.objects.select_for_update().select_related("project", "budget_line", "funding_source").get(
-            pk=tranche.pk
+        locked = (
+            Tranche.objects.select_for_update()
+            .select_related("project", "budget_line", "funding_source")
+            .get(pk=tranche.pk)
         )
         project = locked.project
         _reviewer_capacity(project=project, user=user, capacity=capacity)
@@ -924,7 +933,9 @@ def indicator_set(
     return row
 
 
-def survey_answer(*, project: Project, respondent: Any, kind: str, satisfaction: int, comment: str = "") -> SurveyResponse:
+def survey_answer(
+    *, project: Project, respondent: Any, kind: str, satisfaction: int, comment: str = ""
+) -> SurveyResponse:
     """A resident or beneficiary answers the satisfaction survey: one answer per verified respondent (signed in,
     verified email), not from the implementing organisation. Records ``project.survey.answered``."""
     if respondent is None or not getattr(respondent, "is_authenticated", False):
@@ -980,7 +991,9 @@ def evaluation_submit(
             project=project,
             evaluator=evaluator,
             evaluator_kind=kind,
-            evaluator_organisation=_text(evaluator_organisation, "evaluator_organisation", max_length=200, required=False),
+            evaluator_organisation=_text(
+                evaluator_organisation, "evaluator_organisation", max_length=200, required=False
+            ),
             score=score,
             summary=summary,
         )

@@ -48,7 +48,9 @@ def add_months(day: date, months: int) -> date:
 def reminders_due(*, today: date) -> list[tuple[Project, str, str, date]]:
     """(project, kind, period key, due date) for every reminder due today in the current hub."""
     due: list[tuple[Project, str, str, date]] = []
-    running = Project.objects.filter(status__in=[ProjectStatus.FUNDED, ProjectStatus.IN_PROGRESS, ProjectStatus.COMPLETED])
+    running = Project.objects.filter(
+        status__in=[ProjectStatus.FUNDED, ProjectStatus.IN_PROGRESS, ProjectStatus.COMPLETED]
+    )
     for project in running:
         final_exists = project.reports.filter(kind=ReportKind.FINAL).exists()
         if today > project.end_date:

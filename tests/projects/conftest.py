@@ -41,14 +41,19 @@ def person(label: str) -> User:
     from huoban.identity.services import user_create
 
     tag = uuid.uuid4().hex[:8]
-    return user_create(name=f"王{label}", email=f"{label}-{tag}@p.test", password="pw-very-long-123", email_verified=True)
+    return user_create(
+        name=f"王{label}", email=f"{label}-{tag}@p.test", password="pw-very-long-123", email_verified=True
+    )
 
 
 def organisation(owner: User, name: str) -> Organisation:
     from huoban.identity.services import organisation_create
 
     return organisation_create(
-        creator=owner, name=f"{name}{uuid.uuid4().hex[:6]}", kind="social_organisation", region_code="510104",
+        creator=owner,
+        name=f"{name}{uuid.uuid4().hex[:6]}",
+        kind="social_organisation",
+        region_code="510104",
         credit_code=credit_code("510104"),
     )
 
@@ -81,8 +86,12 @@ def make_world(hub, cast, *, fund: int = 1_000_000, restricted: bool = True, sta
             project = services.project_transition(project=project, to="approved", actor=cast.staff)
         if status in ("funded", "in_progress"):
             services.funds_receive(
-                project=project, funding_source=source, amount=fund, received_on=date(2026, 1, 5),
-                receipt=pdf(), actor=cast.staff,
+                project=project,
+                funding_source=source,
+                amount=fund,
+                received_on=date(2026, 1, 5),
+                receipt=pdf(),
+                actor=cast.staff,
             )
             project.refresh_from_db()
             services.ambassador_assign(project=project, user=cast.ambassador, actor=cast.staff)

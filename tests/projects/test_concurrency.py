@@ -32,8 +32,14 @@ def test_twenty_concurrent_disbursements_never_overdraw(committed_db):
     with hub:
         tranches = []
         for i in range(WORKERS):
-            t = services.tranche_request(project=w.project, title=f"第{i}期", amount=15_000, budget_line=w.line,
-                                         funding_source=w.source, actor=cast.staff)
+            t = services.tranche_request(
+                project=w.project,
+                title=f"第{i}期",
+                amount=15_000,
+                budget_line=w.line,
+                funding_source=w.source,
+                actor=cast.staff,
+            )
             services.tranche_review(tranche=t, user=cast.ambassador, capacity="ambassador", decision="approve")
             tranches.append(t)
     barrier = threading.Barrier(WORKERS)

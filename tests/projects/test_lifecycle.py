@@ -26,8 +26,14 @@ def test_full_lifecycle_is_walked_and_audited(hub_a, cast_a):
         p = w.project
         assert p.status == "draft"
         p = services.project_transition(project=p, to="approved", actor=cast_a.staff)
-        services.funds_receive(project=p, funding_source=w.source, amount=5000, received_on=date(2026, 1, 2),
-                               receipt=pdf(), actor=cast_a.staff)
+        services.funds_receive(
+            project=p,
+            funding_source=w.source,
+            amount=5000,
+            received_on=date(2026, 1, 2),
+            receipt=pdf(),
+            actor=cast_a.staff,
+        )
         p.refresh_from_db()
         assert p.status == "funded"  # the first receipt funds an approved project
         p = services.project_transition(project=p, to="suspended", actor=cast_a.staff, reason="核查票据")
@@ -38,18 +44,33 @@ def test_full_lifecycle_is_walked_and_audited(hub_a, cast_a):
         with pytest.raises(ApplicationError) as exc:
             services.project_transition(project=p, to="evaluated", actor=cast_a.staff)
         assert exc.value.code == "no_evaluation"
-        services.evaluation_submit(project=p, evaluator=cast_a.reviewer, score=88, summary="目标基本达成",
-                                   evaluator_organisation="第三方评估所")
+        services.evaluation_submit(
+            project=p,
+            evaluator=cast_a.reviewer,
+            score=88,
+            summary="目标基本达成",
+            evaluator_organisation="第三方评估所",
+        )
         p = services.project_transition(project=p, to="evaluated", actor=cast_a.staff)
         assert p.status == "evaluated"
         transitions = [(b["status"], a["status"]) for act, b, a in _events(p) if act == "project.transition"]
         assert transitions == [
-            ("draft", "approved"), ("approved", "funded"), ("funded", "suspended"), ("suspended", "funded"),
-            ("funded", "in_progress"), ("in_progress", "completed"), ("completed", "evaluated"),
+            ("draft", "approved"),
+            ("approved", "funded"),
+            ("funded", "suspended"),
+            ("suspended", "funded"),
+            ("funded", "in_progress"),
+            ("in_progress", "completed"),
+            ("completed", "evaluated"),
         ]
         actions = {act for act, _b, _a in _events(p)}
-        assert {"project.created", "project.funding.added", "project.budget_line.added", "project.funds.received",
-                "project.evaluation.submitted"} <= actions
+        assert {
+            "project.created",
+            "project.funding.added",
+            "project.budget_line.added",
+            "project.funds.received",
+            "project.evaluation.submitted",
+        } <= actions
         staff_event = AuditEvent.objects.filter(action="project.transition", object_id=str(p.pk)).first()
         assert staff_event is not None and staff_event.actor_id == cast_a.staff.pk
 
@@ -88,8 +109,15 @@ def test_cancelled_is_final(hub_a, cast_a):
 def test_project_create_from_a_source_is_idempotent(hub_a, cast_a):
     w = make_world(hub_a, cast_a, status="draft")
     with hub_a:
-        kwargs = dict(title_zh="需求认领项目", implementer_id=w.implementer.pk, service_area="community",
-                      start_date=date(2026, 3, 1), end_date=date(2026, 5, 1), actor=None, source="need:77")
+        kwargs = {
+            "title_zh": "需求认领项目",
+            "implementer_id": w.implementer.pk,
+            "service_area": "community",
+            "start_date": date(2026, 3, 1),
+            "end_date": date(2026, 5, 1),
+            "actor": None,
+            "source": "need:77",
+        }
         first = services.project_create(**kwargs)
         again = services.project_create(**kwargs)
         assert first.pk == again.pk and Project.objects.filter(source="need:77").count() == 1
@@ -118,6 +146,12 @@ def test_implementer_must_be_an_active_partner(hub_a, cast_a):
 
     stranger = organisation(person("x"), "未合作机构")
     with hub_a, pytest.raises(ApplicationError) as exc:
-        services.project_create(title_zh="t", implementer_id=stranger.pk, service_area="elderly",
-                                start_date=date(2026, 1, 1), end_date=date(2026, 2, 1), actor=cast_a.staff)
+        services.project_create(
+            title_zh="t",
+            implementer_id=stranger.pk,
+            service_area="elderly",
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 2, 1),
+            actor=cast_a.staff,
+        )
     assert exc.value.code == "implementer_not_partner"
