@@ -8,6 +8,7 @@ sign-in and return only public data (masked).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.http import Http404
@@ -171,7 +172,7 @@ class ProjectCreateSerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     private_notes = serializers.CharField(required=False, allow_blank=True, default="")
-    source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")  # type: ignore[assignment]
     budget_lines = BudgetLineSerializer(many=True, required=False)
     funding = serializers.ListField(child=serializers.DictField(), required=False)
 
@@ -248,7 +249,7 @@ class IndicatorInSerializer(serializers.Serializer):
     indicator = serializers.IntegerField(required=False, allow_null=True)
     name = serializers.CharField(max_length=200)
     unit = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
-    baseline = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, default=0)
+    baseline = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, default=Decimal(0))
     target = serializers.DecimalField(max_digits=14, decimal_places=2)
     actual = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, default=None)
 

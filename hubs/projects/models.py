@@ -11,6 +11,7 @@ request under PIPL; the rows keep a label).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -20,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from huoban.discovery.models import ServiceArea
 
 
-def _user_fk(verbose: str, **kwargs: object) -> models.ForeignKey:  # type: ignore[type-arg]
+def _user_fk(verbose: Any, **kwargs: object) -> models.ForeignKey:
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,

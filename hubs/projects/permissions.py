@@ -35,7 +35,7 @@ def _membership(user: Any) -> HubMembership | None:
         return None
     cached = getattr(user, "_projects_membership", "unset")
     if cached != "unset":
-        return cached  # type: ignore[no-any-return]
+        return cached if isinstance(cached, HubMembership) else None
     membership = HubMembership.objects.filter(user_id=user.pk).first()
     user._projects_membership = membership
     return membership

@@ -111,7 +111,9 @@ def funds_timeline(*, project: Project) -> list[TimelineRow]:
     receipts = list(FundReceipt.objects.filter(project=project).select_related("funding_source"))
     tranches = list(Tranche.objects.filter(project=project, status=TrancheStatus.RELEASED))
     expenses = list(Expense.objects.filter(project=project))
-    txn_ids = [r.transaction_id for r in [*receipts, *tranches, *expenses] if r.transaction_id]
+    txn_ids = [r.transaction_id for r in receipts if r.transaction_id]
+    txn_ids += [t.transaction_id for t in tranches if t.transaction_id]
+    txn_ids += [e.transaction_id for e in expenses if e.transaction_id]
     moved = _transaction_amounts(txn_ids)
     orgs = {
         o.pk: o.name

@@ -247,7 +247,7 @@ def funds_receive(request: HttpRequest, pk: int) -> HttpResponse:
             amount=money_parse(request.POST.get("amount", ""), allow_zero=False),
             received_on=_date(request.POST.get("received_on", ""), "received_on"),
             receipt=upload,
-            receipt_name=upload.name if upload else "",
+            receipt_name=(upload.name or "") if upload else "",
             actor=request.user,
         )
 
@@ -347,7 +347,7 @@ def expense_report(request: HttpRequest, pk: int) -> HttpResponse:
             description=request.POST.get("description", ""),
             spent_on=_date(request.POST.get("spent_on", ""), "spent_on"),
             receipt=upload,
-            receipt_name=upload.name if upload else "",
+            receipt_name=(upload.name or "") if upload else "",
             actor=request.user,
         )
 
@@ -395,7 +395,7 @@ def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
             findings=request.POST.get("findings", ""),
             checklist=checklist,
             private_notes=request.POST.get("private_notes", ""),
-            photos=[(f.name, f) for f in request.FILES.getlist("photos")],
+            photos=[(f.name or "", f) for f in request.FILES.getlist("photos")],
         )
 
     return _run(request, pk, act, _("走访已记录。"))
@@ -422,7 +422,7 @@ def report_add(request: HttpRequest, pk: int) -> HttpResponse:
             text=request.POST.get("text", ""),
             figures=figures,
             fund_usage=request.POST.get("fund_usage", ""),
-            photos=[(f.name, f) for f in request.FILES.getlist("photos")],
+            photos=[(f.name or "", f) for f in request.FILES.getlist("photos")],
             actor=request.user,
         )
 

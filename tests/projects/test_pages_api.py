@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -40,7 +40,7 @@ def busy(hub_a, cast_a):  # type: ignore[no-untyped-def]
         services.site_visit_record(
             project=w.project,
             ambassador=cast_a.ambassador,
-            visited_at=datetime(2026, 3, 1, 10, tzinfo=timezone.utc),
+            visited_at=datetime(2026, 3, 1, 10, tzinfo=UTC),
             findings="助餐点运行正常，联系人电话 13987654321",
             private_notes="SECRET-VISIT-NOTE",
             checklist=[{"item": "台账齐全", "ok": True}],
