@@ -77,6 +77,7 @@ TENANT_APPS = [
     "hubs.core",
     "hubs.partners",
     "hubs.ledger",
+    "hubs.projects",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -211,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
     "discovery-digests": {
         "task": "huoban.discovery.tasks.discovery_digests_send",
         "schedule": crontab(hour=8, minute=0),
+    },
+    "projects-disclosure-reminders": {
+        "task": "hubs.projects.tasks.projects_disclosure_reminders_all",
+        "schedule": crontab(hour=9, minute=0),
     },
 }
 # Requests per client IP to the public discovery page and API (django-ratelimit syntax).
@@ -347,6 +352,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "huoban.api.pagination.PagePagination",
+    "DEFAULT_METADATA_CLASS": "huoban.api.metadata.ApiMetadata",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "huoban.api.errors.exception_handler",
