@@ -845,10 +845,8 @@ def _repay(
             inst.save(update_fields=["paid_fee", "paid_principal"])
             paid_fee += take_fee
             paid_principal += take_principal
-    if source == Repayment.Source.OFFSET:
-        debit_account = loan.member.equity_account_id
-    else:
-        debit_account = pool.cash_account_id
+    # A leaving member's debt is settled from its own equity; every other repayment is cash coming in.
+    debit_account = loan.member.equity_account_id if source == Repayment.Source.OFFSET else pool.cash_account_id
     lines = [Line.debit(debit_account, amount)]  # type: ignore[arg-type]
     if paid_principal:
         lines.append(Line.credit(pool.loans_account_id, paid_principal))  # type: ignore[arg-type]

@@ -17,4 +17,5 @@ def make_world(hub_a, cast_a):  # type: ignore[no-untyped-def]
     def make(**rules) -> World:  # type: ignore[no-untyped-def]
         return new_pool(staff=cast_a.staff, treasurer=cast_a.treasurer, **rules)
 
-    return make
+    with hub_a:
+        yield make
