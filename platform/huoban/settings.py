@@ -212,6 +212,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "huoban.discovery.tasks.discovery_digests_send",
         "schedule": crontab(hour=8, minute=0),
     },
+    "pool-reminders": {"task": "hubs.pool.tasks.pool_reminders_send_all", "schedule": crontab(hour=9, minute=0)},
 }
 # Requests per client IP to the public discovery page and API (django-ratelimit syntax).
 HUOBAN_DISCOVER_RATE = env_str("HUOBAN_DISCOVER_RATE", "120/m")

@@ -12,7 +12,6 @@ import threading
 from collections import Counter
 from typing import Any
 
-import pytest
 from django.db import connection
 
 from hubs.ledger.chain import chain_verify

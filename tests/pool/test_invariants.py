@@ -77,7 +77,7 @@ class PoolMachine(RuleBasedStateMachine):
         try:
             services.loan_vote(loan=loan, actor=self.world.committee[0], approve=True)
         except ApplicationError as exc:
-            assert exc.code == "over_pool_available" and amount > available, (exc.code, amount, available)
+            assert exc.code == "over_pool_available" and amount > available, (exc.code, amount, available)  # noqa: PT017
             return
         assert amount <= available
         self.approvals += 1
@@ -116,7 +116,7 @@ class PoolMachine(RuleBasedStateMachine):
         try:
             services.member_leave(member=member, actor=self.world.treasurer)
         except ApplicationError as exc:
-            assert exc.code in {"loan_in_progress", "owes_more_than_equity", "insufficient_funds", "guarantee_held"}
+            assert exc.code in {"loan_in_progress", "owes_more_than_equity", "insufficient_funds", "guarantee_held"}  # noqa: PT017
 
     @invariant()
     def books_balance(self) -> None:

@@ -53,7 +53,7 @@ def test_only_the_organisations_people_apply_and_only_the_committee_decides(worl
 
 
 def test_contributions_need_the_treasurer_a_member_and_a_positive_amount(world):  # type: ignore[no-untyped-def]
-    member, owner = join(world)
+    member, _owner = join(world)
     refused(
         lambda: services.contribution_record(member=member, amount=100, actor=world.committee[0]), "pool_role_required"
     )
