@@ -14,7 +14,7 @@ from huoban.errors import ApplicationError
 class MoneyField(forms.CharField):
     """An amount in yuan as people type it (1,234.56), cleaned to fen."""
 
-    def clean(self, value: Any) -> int:  # type: ignore[override]
+    def clean(self, value: Any) -> int:
         text = super().clean(value)
         try:
             return money_parse(text, allow_zero=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Count, Q, Sum
@@ -27,12 +27,12 @@ def _yuan(fen: int) -> float:
 
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]], first: bool = False) -> None:
     ws = wb.active if first else wb.create_sheet()
-    ws.title = title[:31]  # type: ignore[union-attr]
-    ws.append(header)  # type: ignore[union-attr]
-    for cell in ws[1]:  # type: ignore[index]
+    ws.title = title[:31]
+    ws.append(header)
+    for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append(row)  # type: ignore[union-attr]
+        ws.append(row)
 
 
 def _bytes(wb: Workbook) -> bytes:
@@ -182,7 +182,7 @@ def annual_report(*, pool: Pool, year: int) -> AnnualReport:
     local = timezone.get_current_timezone()
 
     def at(day: date) -> Any:
-        return timezone.make_aware(timezone.datetime(day.year, day.month, day.day), local)
+        return timezone.make_aware(datetime(day.year, day.month, day.day), local)
 
     members_start = members.filter(joined_at__lt=at(start)).exclude(left_at__lt=at(start)).count()
     next_year = at(date(year + 1, 1, 1))
@@ -202,7 +202,7 @@ def annual_report(*, pool: Pool, year: int) -> AnnualReport:
     written = Loan.objects.filter(pool=pool, status=LoanStatus.WRITTEN_OFF, closed_on__range=(start, end))
     written_amount = int(
         LedgerEntry.objects.filter(
-            account_id=pool.writeoff_account_id,
+            account_id=pool.writeoff_account_id or 0,
             transaction__occurred_at__gte=at(start),
             transaction__occurred_at__lt=next_year,
         ).aggregate(t=Sum("amount"))["t"]
@@ -213,11 +213,11 @@ def annual_report(*, pool: Pool, year: int) -> AnnualReport:
         for loan in Loan.objects.filter(
             pool=pool, status=LoanStatus.REPAID, closed_on__range=(start, end), disbursed_on__isnull=False
         )
-        if loan.closed_on
+        if loan.closed_on and loan.disbursed_on
     )
     n = int(disbursed["n"] or 0)
     total = int(disbursed["t"] or 0)
-    by_month = []
+    by_month: list[dict[str, int | str]] = []
     for month in range(1, 13):
         q = Q(disbursed_on__year=year, disbursed_on__month=month)
         got = Loan.objects.filter(q, pool=pool).aggregate(n=Count("id"), t=Sum("amount"))

@@ -109,7 +109,7 @@ def member_equities(*, pool: Pool) -> dict[int, int]:
         .annotate(t=Sum("amount"))
         .values_list("account_id", "t")
     )
-    return {m.pk: -int(totals.get(m.equity_account_id) or 0) for m in members}
+    return {m.pk: -int(totals.get(m.equity_account_id or 0) or 0) for m in members}
 
 
 def member_held(*, member: PoolMember) -> int:

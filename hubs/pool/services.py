@@ -659,9 +659,9 @@ def loan_cancel(*, loan: Loan, actor: Any) -> Loan:
                 pool=pool,
                 key=f"loan:{locked.pk}/release",
                 lines=[
-                    Line.debit(pool.cash_account_id, locked.amount),
-                    Line.credit(pool.reserved_account_id, locked.amount),
-                ],  # type: ignore[arg-type]
+                    Line.debit(pool.cash_account_id, locked.amount),  # type: ignore[arg-type]
+                    Line.credit(pool.reserved_account_id, locked.amount),  # type: ignore[arg-type]
+                ],
                 actor=actor,
                 memo=_("借款 #%(id)s 撤销，释放预留资金") % {"id": locked.pk},
             )
@@ -777,9 +777,9 @@ def loan_disburse(*, loan: Loan, actor: Any, on: date | None = None) -> Loan:
             pool=pool,
             key=f"loan:{locked.pk}/disburse",
             lines=[
-                Line.debit(pool.loans_account_id, locked.amount),
-                Line.credit(pool.reserved_account_id, locked.amount),
-            ],  # type: ignore[arg-type]
+                Line.debit(pool.loans_account_id, locked.amount),  # type: ignore[arg-type]
+                Line.credit(pool.reserved_account_id, locked.amount),  # type: ignore[arg-type]
+            ],
             actor=actor,
             memo=_("借款 #%(id)s 放款给 %(org)s") % {"id": locked.pk, "org": locked.member.organisation.name},
             on=on,

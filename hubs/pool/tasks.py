@@ -51,11 +51,13 @@ def pool_reminders_send() -> int:
         else:
             continue
         emails = sorted(
-            set(
-                OrganisationMember.objects.filter(organisation_id=loan.member.organisation_id)
-                .exclude(user__email=None)
-                .values_list("user__email", flat=True)
-            )
+            {
+                email
+                for email in OrganisationMember.objects.filter(organisation_id=loan.member.organisation_id).values_list(
+                    "user__email", flat=True
+                )
+                if email
+            }
         )
         if not emails:
             continue

@@ -241,7 +241,7 @@ def rules(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as exc:
             if exc.status == 403:
                 raise PermissionDenied(str(exc.message)) from exc
-            form_apply_error(form, exc)
+            form_apply_error(form, exc)  # type: ignore[arg-type]
         else:
             messages.success(request, _("规则已更新为新版本。"))
             return redirect(f"/pool/{pk}/rules/")
@@ -289,7 +289,8 @@ def loan_apply(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"/pool/{pk}/")
     form = LoanApplyForm(request.POST or None, request.FILES or None)
     others = selectors.members_of(pool=pool).exclude(pk=member.pk)
-    form.fields["guarantors"].choices = [(str(m.pk), m.organisation.name) for m in others]
+    guarantor_field: Any = form.fields["guarantors"]
+    guarantor_field.choices = [(str(m.pk), m.organisation.name) for m in others]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         document = data.get("document")

@@ -33,7 +33,7 @@ def test_member_applies_committee_votes_treasurer_disburses(live_site, browser):
     cast = _cast("a")
     with hub:
         world = new_pool(staff=cast.staff, treasurer=cast.treasurer, committee_size=1, quorum=1)
-        member, owner = join(world, equity=1_000_000)
+        _member, owner = join(world, equity=1_000_000)
         join(world, equity=1_000_000)
         pool_id = world.pool.pk
     connection.set_schema_to_public()
