@@ -78,6 +78,7 @@ TENANT_APPS = [
     "hubs.partners",
     "hubs.ledger",
     "hubs.projects",
+    "hubs.pool",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -217,6 +218,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "hubs.projects.tasks.projects_disclosure_reminders_all",
         "schedule": crontab(hour=9, minute=0),
     },
+    "pool-reminders": {"task": "hubs.pool.tasks.pool_reminders_send_all", "schedule": crontab(hour=9, minute=0)},
 }
 # Requests per client IP to the public discovery page and API (django-ratelimit syntax).
 HUOBAN_DISCOVER_RATE = env_str("HUOBAN_DISCOVER_RATE", "120/m")

@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("billing.api_urls")),
     path("", include("hubs.ledger.api_urls")),
     path("", include("hubs.projects.api_urls")),
+    path("", include("hubs.pool.api_urls")),
     # The index is cross-hub public data; a hub's users search it from their own host too.
     path("", include("huoban.discovery.api_urls")),
     path("schema", SpectacularAPIView.as_view(urlconf=settings.ROOT_URLCONF), name="api-schema"),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("ledger/", include("hubs.ledger.urls")),
     path("projects/", include("hubs.projects.urls")),
+    path("pool/", include("hubs.pool.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("livez", web_views.livez, name="livez"),
     path("i18n/", include("django.conf.urls.i18n")),
