@@ -77,6 +77,7 @@ TENANT_APPS = [
     "hubs.core",
     "hubs.partners",
     "hubs.ledger",
+    "hubs.needs",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
