@@ -117,6 +117,9 @@ class PhoneCode(models.Model):
         verbose_name = _("短信验证码")
         verbose_name_plural = _("短信验证码")
 
+    def __str__(self) -> str:
+        return f"code #{self.pk}"
+
 
 class Need(models.Model):
     """One resident need, from any channel."""
@@ -227,6 +230,9 @@ class IdeaScore(models.Model):
             models.UniqueConstraint(fields=["idea", "criterion", "reviewer"], name="needs_score_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.idea_id}/{self.criterion_id}: {self.score}"
+
 
 class NoticeRound(models.Model):
     """A public notice (公示) with a start and an end; ``support_limit`` caps one resident's supports in it."""
@@ -271,6 +277,9 @@ class Support(models.Model):
             models.Index(fields=["notice_round", "phone_prefix", "created_at"], name="needs_support_phone"),
         ]
 
+    def __str__(self) -> str:
+        return f"support #{self.pk}"
+
 
 class FlagKind(models.TextChoices):
     IP_RANGE = "ip_range", _("同一网段")
@@ -294,6 +303,9 @@ class SupportFlag(models.Model):
             models.UniqueConstraint(fields=["notice_round", "kind", "prefix"], name="needs_flag_once"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.prefix}"
+
 
 class Objection(models.Model):
     """A resident's objection to an idea on notice; staff answer it publicly before the notice closes."""
@@ -311,6 +323,9 @@ class Objection(models.Model):
         verbose_name = _("异议")
         verbose_name_plural = _("异议")
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"objection #{self.pk}"
 
 
 class Fair(models.Model):
@@ -351,6 +366,9 @@ class MatchingRule(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"matching {self.funder_id} ≤ {self.cap}"
+
 
 class Claim(models.Model):
     """A funder's claim on an idea at a fair: pledged → agreed → received (or withdrawn)."""
@@ -376,3 +394,6 @@ class Claim(models.Model):
         verbose_name_plural = _("认领")
         ordering = ["created_at", "id"]
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="needs_claim_positive")]
+
+    def __str__(self) -> str:
+        return f"claim #{self.pk}"

@@ -154,7 +154,7 @@ def _resident_verified(*, phone: str, name: str) -> Resident:
     for _attempt in range(2):
         try:
             with transaction.atomic():
-                resident, created = Resident.objects.get_or_create(phone=phone, defaults={"name": name})
+                resident, _created = Resident.objects.get_or_create(phone=phone, defaults={"name": name})
                 break
         except IntegrityError:  # made at the same moment by another request
             continue

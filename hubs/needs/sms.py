@@ -5,6 +5,7 @@ embedded default and the tests use ``ConsoleSmsSender``, which logs each message
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -50,5 +51,6 @@ def last_code_for(phone: str) -> str | None:
     with _lock:
         for message in reversed(outbox):
             if message.phone == phone:
-                return "".join(ch for ch in message.text if ch.isdigit())[:6]
+                found = re.search(r"(?<!\d)\d{6}(?!\d)", message.text)
+                return found.group(0) if found else None
     return None
