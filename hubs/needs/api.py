@@ -39,8 +39,8 @@ from hubs.needs.models import (
     SupportFlag,
 )
 from hubs.needs.permissions import OnHub, can_claim_for, remember_resident, request_resident
-from huoban.identity.models import Organisation
 from huoban.errors import ApplicationError
+from huoban.identity.models import Organisation
 from tenants.models import HubRole
 
 REVIEWERS = frozenset({HubRole.REVIEWER, HubRole.HUB_ADMIN, HubRole.STAFF})
@@ -470,7 +470,7 @@ class ClaimCreateView(ResidentView):
         )
 
 
-# --- staff -------------------------------------------------------------------------------------------------------------
+# --- staff ---------------------------------------------------------------------------------------------------------
 
 
 class NeedListView(HubAPIView):

@@ -599,7 +599,9 @@ def support_add(*, notice_round: NoticeRound, idea: ProjectIdea, resident: Resid
             support = Support.objects.create(
                 notice_round=notice_round, idea=idea, resident=resident, ip_prefix=ip_prefix, phone_prefix=phone_prefix
             )
-    except IntegrityError:
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", "") != "23505":  # unique_violation: the one-support constraint
+            raise
         raise _err(_("您已经支持过这个项目。"), "already_supported", status=409) from None
     _flag_check(notice_round=notice_round, kind=FlagKind.IP_RANGE, prefix=ip_prefix)
     _flag_check(notice_round=notice_round, kind=FlagKind.PHONE_PREFIX, prefix=phone_prefix)

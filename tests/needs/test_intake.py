@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hubs.needs import services, sms
+from huoban.errors import ApplicationError
 from hubs.needs.models import Channel, Need, NeedStatus, PhoneCode, Resident
 from tests.needs.conftest import a_need
 
@@ -256,6 +257,6 @@ def test_public_pages_show_statistics_without_personal_data(hub_a, cast_a, clien
 def test_need_submit_service_refuses_unverified_residents(hub_a):
     with hub_a:
         resident = Resident.objects.create(name="x")
-        with pytest.raises(Exception) as exc:
+        with pytest.raises(ApplicationError) as exc:
             services.need_submit(resident=resident, title="t", body="b", category="elderly")
-        assert getattr(exc.value, "code", "") == "resident_unverified"
+        assert exc.value.code == "resident_unverified"
