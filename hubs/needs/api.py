@@ -257,6 +257,10 @@ class ClaimIn(serializers.Serializer):
     amount = serializers.IntegerField(min_value=1)
 
 
+def _data(request: Request) -> dict[str, Any]:
+    return request.data if isinstance(request.data, dict) else {}
+
+
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     s = serializer_class(data=request.data)
     s.is_valid(raise_exception=True)
@@ -264,7 +268,7 @@ def _valid(serializer_class: type[serializers.Serializer], request: Request) -> 
 
 
 def _field(request: Request, name: str, kind: type = str) -> Any:
-    value = request.data.get(name)
+    value = _data(request).get(name)
     if value in (None, ""):
         raise exceptions.ValidationError({name: [serializers.Field.default_error_messages["required"]]})
     if kind is int:
@@ -518,7 +522,7 @@ class NeedActionView(HubAPIView):
             into = get_object_or_404(Need, pk=_field(request, "into", int))
             need = services.need_merge(need=need, into=into, actor=request.user)
         elif action == "tag":
-            tags = request.data.get("tags") or []
+            tags = _data(request).get("tags") or []
             if not isinstance(tags, list):
                 raise exceptions.ValidationError(
                     {
@@ -531,7 +535,7 @@ class NeedActionView(HubAPIView):
                 )
             need = services.need_tag(need=need, tags=tags, actor=request.user)
         elif action == "reject":
-            need = services.need_reject(need=need, reason=request.data.get("reason", ""), actor=request.user)
+            need = services.need_reject(need=need, reason=_data(request).get("reason", ""), actor=request.user)
         else:
             raise exceptions.NotFound()
         return Response(need_staff(need))
@@ -579,7 +583,7 @@ class IdeaScoreView(HubAPIView):
     @extend_schema(request=OBJ, responses={200: OBJ})
     def post(self, request: Request, pk: int) -> Response:
         idea = get_object_or_404(ProjectIdea, pk=pk)
-        raw = request.data.get("scores")
+        raw = _data(request).get("scores")
         if not isinstance(raw, dict):
             raise exceptions.ValidationError(
                 {
@@ -608,7 +612,7 @@ class IdeaActionView(HubAPIView):
         if action == "approve":
             idea = services.idea_approve(idea=idea, actor=request.user)
         elif action == "reject":
-            idea = services.idea_reject(idea=idea, reason=request.data.get("reason", ""), actor=request.user)
+            idea = services.idea_reject(idea=idea, reason=_data(request).get("reason", ""), actor=request.user)
         elif action == "notice":
             notice_round = get_object_or_404(NoticeRound, pk=_field(request, "round", int))
             idea = services.notice_round_add_idea(notice_round=notice_round, idea=idea, actor=request.user)
@@ -631,9 +635,9 @@ class CriterionListView(HubAPIView):
     @extend_schema(request=OBJ, responses={201: OBJ})
     def post(self, request: Request) -> Response:
         criterion = services.criterion_create(
-            name=request.data.get("name", ""),
+            name=_data(request).get("name", ""),
             weight=_field(request, "weight", int),
-            max_score=int(request.data.get("max_score") or 10),
+            max_score=int(_data(request).get("max_score") or 10),
             actor=request.user,
         )
         return Response(
@@ -660,7 +664,7 @@ class ObjectionAnswerView(HubAPIView):
     def post(self, request: Request, pk: int) -> Response:
         objection = get_object_or_404(Objection.objects.select_related("resident"), pk=pk)
         objection = services.objection_answer(
-            objection=objection, answer=request.data.get("answer", ""), actor=request.user
+            objection=objection, answer=_data(request).get("answer", ""), actor=request.user
         )
         return Response(objection_public(objection))
 
@@ -694,13 +698,13 @@ class FairActionView(HubAPIView):
     def post(self, request: Request, pk: int, action: str) -> Response:
         fair = get_object_or_404(Fair, pk=pk)
         if action == "status":
-            fair = services.fair_transition(fair=fair, status=request.data.get("status", ""), actor=request.user)
+            fair = services.fair_transition(fair=fair, status=_data(request).get("status", ""), actor=request.user)
         elif action == "matching":
             services.matching_rule_set(
                 fair=fair,
                 funder_id=_field(request, "funder_id", int),
                 cap=_field(request, "cap", int),
-                percent=int(request.data.get("percent") or 100),
+                percent=int(_data(request).get("percent") or 100),
                 actor=request.user,
             )
         else:
@@ -717,15 +721,15 @@ class ClaimActionView(HubAPIView):
         claim = get_object_or_404(Claim, pk=pk)
         if action == "agree":
             claim = services.claim_agree(
-                claim=claim, agreement_ref=request.data.get("agreement_ref", ""), actor=request.user
+                claim=claim, agreement_ref=_data(request).get("agreement_ref", ""), actor=request.user
             )
         elif action == "withdraw":
             claim = services.claim_withdraw(claim=claim, actor=request.user)
         elif action == "receive":
-            receipt = request.data.get("receipt") or None
+            receipt = _data(request).get("receipt") or None
             claim = services.claim_receive(
                 claim=claim,
-                receipt_ref=request.data.get("receipt_ref", ""),
+                receipt_ref=_data(request).get("receipt_ref", ""),
                 receipt=receipt if hasattr(receipt, "read") else None,
                 receipt_name=getattr(receipt, "name", ""),
                 actor=request.user,

@@ -71,7 +71,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def user_ref(verbose_name: Any, *, required: bool = False) -> models.ForeignKey:  # type: ignore[type-arg]
+def user_ref(verbose_name: Any, *, required: bool = False) -> models.ForeignKey:
     """A public-schema user who may be erased on request (PIPL): no database constraint, no cascade."""
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,

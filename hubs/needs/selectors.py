@@ -133,8 +133,8 @@ def idea_review(*, idea: ProjectIdea) -> Review:
         if set(scores) == set(criteria):
             weighted = sum(criteria[pk].weight * value / criteria[pk].max_score for pk, value in scores.items())
             per[reviewer_id] = round(weighted / total_weight * 100, 2)
-    score = round(sum(per.values()) / len(per), 2) if per else 0.0
-    return Review(score, len(per), per)
+    overall = round(sum(per.values()) / len(per), 2) if per else 0.0
+    return Review(overall, len(per), per)
 
 
 def round_ranking(*, notice_round: NoticeRound) -> list[ProjectIdea]:
@@ -180,7 +180,7 @@ def fair_board(*, fair: Fair) -> list[BoardRow]:
         funders=Count("claims__funder_id", filter=ACTIVE & Q(claims__fair=fair), distinct=True),
     )
     return [
-        BoardRow(idea=i, claimed=i.claimed or 0, received=i.received or 0, funders=i.funders)  # type: ignore[attr-defined]
+        BoardRow(idea=i, claimed=i.claimed or 0, received=i.received or 0, funders=i.funders)
         for i in ideas.order_by("pk")
     ]
 

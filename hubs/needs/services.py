@@ -710,7 +710,7 @@ def fair_add_idea(*, fair: Fair, idea: ProjectIdea, actor: Any) -> ProjectIdea:
 
 def fair_transition(*, fair: Fair, status: str, actor: Any) -> Fair:
     """draft → open → closed. An open fair takes claims and is published to discovery."""
-    allowed = {FairStatus.DRAFT: FairStatus.OPEN, FairStatus.OPEN: FairStatus.CLOSED}
+    allowed: dict[str, str] = {FairStatus.DRAFT: FairStatus.OPEN, FairStatus.OPEN: FairStatus.CLOSED}
     with transaction.atomic():
         locked = Fair.objects.select_for_update().get(pk=fair.pk)
         if allowed.get(locked.status) != status:

@@ -508,13 +508,13 @@ def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
         p = request.POST
         action = p.get("action")
         if action == "score":
-            scores = {c.pk: _int(p.get(f"c{c.pk}")) for c in criteria}
+            scores: dict[int, Any] = {c.pk: _int(p.get(f"c{c.pk}")) for c in criteria}
             return _act(
                 request,
                 lambda: services.idea_score(idea=idea, reviewer=request.user, scores=scores),
                 _("评分已保存。"),
                 back,
-            )  # type: ignore[arg-type]
+            )
         if not is_staff(request):
             raise Http404
         if action == "approve":

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hubs.needs import services, sms
-from huoban.errors import ApplicationError
 from hubs.needs.models import Channel, Need, NeedStatus, PhoneCode, Resident
+from huoban.errors import ApplicationError
 from tests.needs.conftest import a_need
 
 pytestmark = pytest.mark.django_db

@@ -114,15 +114,16 @@ def test_residents_support_projects_concurrently(server) -> None:  # type: ignor
     with hub:
         counts = [selectors.support_count(idea=idea) for idea in ideas]
     total = RESIDENTS * PROJECTS
-    print(  # noqa: T201
-        f"\nneeds supports: {RESIDENTS} residents x {PROJECTS} projects = {total} supports over HTTP in {seconds:.1f} s "
+    print(
+        f"\nneeds supports: {RESIDENTS} residents x {PROJECTS} projects = {total} supports over HTTP "
+        f"in {seconds:.1f} s "
         f"= {total / seconds:.0f} supports/s; statuses {dict(first)}; every project exactly {RESIDENTS}: "
         f"{set(counts) == {RESIDENTS}}"
     )
     assert first == Counter({201: total}), first
     assert counts == [RESIDENTS] * PROJECTS
     again, seconds2 = wave()
-    print(f"duplicate wave: {dict(again)} in {seconds2:.1f} s = {total / seconds2:.0f} refusals/s")  # noqa: T201
+    print(f"duplicate wave: {dict(again)} in {seconds2:.1f} s = {total / seconds2:.0f} refusals/s")
     assert again == Counter({409: total})
     with hub:
         assert [selectors.support_count(idea=idea) for idea in ideas] == [RESIDENTS] * PROJECTS
