@@ -181,8 +181,8 @@ def notice(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @hub_view(public=True)
+@require_POST
 def notice_support(request: HttpRequest, pk: int, idea_id: int) -> HttpResponse:
     notice_round, idea = api._round_idea(pk, idea_id)
     resident = request_resident(request)
@@ -198,8 +198,8 @@ def notice_support(request: HttpRequest, pk: int, idea_id: int) -> HttpResponse:
     )
 
 
-@require_POST
 @hub_view(public=True)
+@require_POST
 def notice_object(request: HttpRequest, pk: int, idea_id: int) -> HttpResponse:
     notice_round, idea = api._round_idea(pk, idea_id)
     resident = request_resident(request)
@@ -253,8 +253,8 @@ def fair_board(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "needs/_board.html", _fair_context(request, fair))
 
 
-@require_POST
 @hub_view(public=True)
+@require_POST
 def fair_claim(request: HttpRequest, pk: int) -> HttpResponse:
     fair = get_object_or_404(Fair, pk=pk)
     back = f"/needs/fairs/{pk}/"
@@ -282,8 +282,8 @@ def _has(request: HttpRequest, roles: frozenset[str]) -> bool:
     return bool(membership and membership.has_any(roles))
 
 
-@require_POST
 @hub_view(roles=MONEY_ROLES)
+@require_POST
 def claim_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     claim = get_object_or_404(Claim, pk=pk)
     back = f"/needs/fairs/{claim.fair_id}/"
@@ -315,8 +315,8 @@ def claim_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     raise Http404
 
 
-@require_POST
 @hub_view(roles=STAFF)
+@require_POST
 def fair_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     fair = get_object_or_404(Fair, pk=pk)
     back = f"/needs/fairs/{pk}/"
@@ -558,8 +558,8 @@ def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @hub_view(roles=STAFF)
+@require_POST
 def round_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     notice_round = get_object_or_404(NoticeRound, pk=pk)
     back = f"/needs/notice/{pk}/"
