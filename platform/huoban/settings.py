@@ -79,6 +79,7 @@ TENANT_APPS = [
     "hubs.ledger",
     "hubs.projects",
     "hubs.pool",
+    "hubs.needs",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
