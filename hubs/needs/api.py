@@ -46,6 +46,7 @@ from tenants.models import HubRole
 REVIEWERS = frozenset({HubRole.REVIEWER, HubRole.HUB_ADMIN, HubRole.STAFF})
 MONEY_ROLES = frozenset({HubRole.TREASURER, HubRole.HUB_ADMIN, HubRole.STAFF})
 OBJ = OpenApiTypes.OBJECT
+OBJ_LIST = {"type": "array", "items": {"type": "object", "additionalProperties": {}}}
 
 
 def _rate(name: str, default: str) -> Any:
@@ -363,7 +364,7 @@ class RoundListView(HubAPIView):
     hub_public = True
     hub_write_roles = STAFF
 
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ_LIST})
     def get(self, request: Request) -> Response:
         return Response(
             [
@@ -422,7 +423,7 @@ class FairListView(HubAPIView):
     hub_public = True
     hub_write_roles = STAFF
 
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ_LIST})
     def get(self, request: Request) -> Response:
         fairs = Fair.objects.exclude(status=FairStatus.DRAFT)
         if self.membership and self.membership.has_any(STAFF):
@@ -545,7 +546,7 @@ class IdeaListView(HubAPIView):
     hub_roles = frozenset(STAFF | {HubRole.REVIEWER})
     hub_write_roles = STAFF
 
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ_LIST})
     def get(self, request: Request) -> Response:
         return Response([idea_brief(i) for i in ProjectIdea.objects.all()[:200]])
 
@@ -628,7 +629,7 @@ class CriterionListView(HubAPIView):
     hub_roles = frozenset(STAFF | {HubRole.REVIEWER})
     hub_write_roles = STAFF
 
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ_LIST})
     def get(self, request: Request) -> Response:
         return Response(list(ReviewCriterion.objects.filter(active=True).values("id", "name", "weight", "max_score")))
 
@@ -672,7 +673,7 @@ class ObjectionAnswerView(HubAPIView):
 class FlagListView(HubAPIView):
     hub_roles = STAFF
 
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ_LIST})
     def get(self, request: Request) -> Response:
         flags = SupportFlag.objects.order_by("-first_seen_at")[:200]
         return Response(

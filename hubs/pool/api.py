@@ -139,6 +139,8 @@ def _access(request: Request, pk: int) -> PoolAccess:
 
 
 class PoolListView(OrganisationSideView):
+    pagination_class = None  # the whole list: a pool has at most a few hundred of them
+
     @extend_schema(responses=PoolSerializer(many=True))
     def get(self, request: Request) -> Response:
         if not access_for(request.user).sees:
@@ -183,6 +185,8 @@ class PoolDelinquencyView(OrganisationSideView):
 
 
 class MemberListView(OrganisationSideView):
+    pagination_class = None  # the whole list: a pool has at most a few hundred of them
+
     @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         access = _access(request, pk)
@@ -238,6 +242,8 @@ class MemberLeaveView(OrganisationSideView):
 
 
 class LoanListView(OrganisationSideView):
+    pagination_class = None  # the whole list: a pool has at most a few hundred of them
+
     @extend_schema(responses=LoanSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         access = _access(request, pk)
