@@ -70,6 +70,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "huoban.web",
+    "tenants.applications",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -77,6 +78,7 @@ TENANT_APPS = [
     "hubs.core",
     "hubs.partners",
     "hubs.ledger",
+    "hubs.calls",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
