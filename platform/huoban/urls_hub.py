@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("hubs.partners.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("hubs.ledger.api_urls")),
+    path("", include("hubs.calls.api_urls")),
     # The index is cross-hub public data; a hub's users search it from their own host too.
     path("", include("huoban.discovery.api_urls")),
     path("schema", SpectacularAPIView.as_view(urlconf=settings.ROOT_URLCONF), name="api-schema"),
@@ -26,6 +27,7 @@ urlpatterns = [
     path("partners/", include("hubs.partners.urls")),
     path("billing/", include("billing.urls")),
     path("ledger/", include("hubs.ledger.urls")),
+    path("calls/", include("hubs.calls.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("livez", web_views.livez, name="livez"),
     path("i18n/", include("django.conf.urls.i18n")),

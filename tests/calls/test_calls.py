@@ -48,8 +48,9 @@ def test_opening_respects_the_plan_limit(hub_a, cast_a, make_call):
     make_call()
     make_call()  # the free plan allows two open calls
     third = make_call(open=False)
-    with hub_a, pytest.raises(ApplicationError) as exc:
-        services.call_transition(call=third, to="open", actor=cast_a.staff)
+    with hub_a:
+        with pytest.raises(ApplicationError) as exc:
+            services.call_transition(call=third, to="open", actor=cast_a.staff)
         third.refresh_from_db()
     assert exc.value.code == "plan_limit" and exc.value.extra["resource"] == "open_calls"
     assert third.status == "draft"
