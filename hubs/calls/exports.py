@@ -102,7 +102,8 @@ def call_workbook(*, call: Call) -> bytes:
         score_rows,
     )
     rank_rows = []
-    for position, app in enumerate(selectors.ranking(call=call), start=1):
+    ranked: Any = selectors.ranking(call=call)
+    for position, app in enumerate(ranked, start=1):
         rank_rows.append(
             [
                 position,

@@ -200,7 +200,7 @@ def _check_file(field: dict[str, Any], value: Any, hub_id: int | None) -> dict[s
     from huoban.storage.selectors import file_get
 
     file_id = value.get("id") if isinstance(value, dict) else value
-    stored = None
+    stored: Any = None
     try:
         stored = file_get(file_id=str(file_id))
     except (ValueError, TypeError):
@@ -217,11 +217,11 @@ def _check_budget(field: dict[str, Any], value: Any, cap: int | None) -> list[di
         for line in value.splitlines():
             if not line.strip():
                 continue
-            item, sep, amount = line.replace("，", ",").rpartition(",")
+            item, sep, cell = line.replace("，", ",").rpartition(",")
             if not sep:
                 raise _Invalid(_("“%(label)s”每行应为“项目, 金额”。") % {"label": field["label"]})
             try:
-                raw_rows.append({"item": item, "amount": money_parse(amount)})
+                raw_rows.append({"item": item, "amount": money_parse(cell)})
             except ValueError as exc:
                 raise _Invalid(
                     _("“%(label)s”中“%(item)s”的金额不正确。") % {"label": field["label"], "item": item.strip()}
@@ -234,7 +234,7 @@ def _check_budget(field: dict[str, Any], value: Any, cap: int | None) -> list[di
         if not isinstance(row, dict):
             raise _Invalid(_("“%(label)s”格式不正确。") % {"label": field["label"]})
         item = str(row.get("item", "")).strip()[:200]
-        amount = row.get("amount")
+        amount: Any = row.get("amount")
         if not item or not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise _Invalid(_("“%(label)s”每行需要项目名称和大于零的金额。") % {"label": field["label"]})
         rows.append({"item": item, "amount": amount})

@@ -8,6 +8,8 @@ Every change goes through ``hubs.calls.services``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -38,7 +40,7 @@ class PartnerRule(models.TextChoices):
     ACTIVE = "active", _("仅限合作中的伙伴")
 
 
-def _user_fk(verbose: object, **kwargs: object) -> models.ForeignKey:  # type: ignore[type-arg]
+def _user_fk(verbose: Any, **kwargs: Any) -> Any:
     # Users live in the public schema and may be erased on request; hub rows keep their id without a constraint.
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -46,7 +48,7 @@ def _user_fk(verbose: object, **kwargs: object) -> models.ForeignKey:  # type: i
         db_constraint=False,
         related_name="+",
         verbose_name=verbose,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

@@ -94,8 +94,8 @@ def reviewer_totals(*, application: Application, blind_reviewers: bool = True) -
     )
     if not rows:
         return []
-    totals = [r.total or Decimal(0) for r in rows]
-    mean = sum(totals) / len(totals)
+    totals = [Decimal(r.total or 0) for r in rows]
+    mean = sum(totals, Decimal(0)) / len(totals)
     out = []
     for index, (row, total) in enumerate(zip(rows, totals, strict=True), start=1):
         label = _("评审专家 %(n)s") % {"n": index}

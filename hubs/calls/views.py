@@ -7,7 +7,7 @@ call pages need nothing; the applicant's pages need sign-in and show only their 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -40,6 +40,13 @@ from huoban.identity.models import OrganisationKind, User
 from tenants.models import HubRole
 
 REVIEWER = frozenset({HubRole.REVIEWER})
+
+
+def _me(request: Any) -> User:
+    """The signed-in user (every view here has checked sign-in before it runs)."""
+    return cast(User, request.user)
+
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CALL_ACTIONS = {
     CallStatus.DRAFT: [CallStatus.OPEN],
@@ -192,13 +199,13 @@ def call_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             with transaction.atomic():
-                call = services.call_create(actor=request.user, **_call_fields(request))  # type: ignore[arg-type]
+                call = services.call_create(actor=_me(request), **_call_fields(request))
                 services.call_rubric_set(
                     call=call,
-                    actor=request.user,
-                    criteria=_criteria_lines(request.POST.get("criteria", "")),  # type: ignore[arg-type]
+                    actor=_me(request),
+                    criteria=_criteria_lines(request.POST.get("criteria", "")),
                 )
-                services.call_form_set(call=call, actor=request.user, fields=_form_lines(request.POST.get("form", "")))  # type: ignore[arg-type]
+                services.call_form_set(call=call, actor=_me(request), fields=_form_lines(request.POST.get("form", "")))
         except ApplicationError as exc:
             _fail(request, exc)
             return render(request, "calls/design.html", _design_context(None, request.POST), status=400)
@@ -219,7 +226,7 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "criteria": selectors.criteria_of(call),
             "applications": applications,
             "budget": services.call_budget(call=call),
-            "actions": [(s, CallStatus(s).label) for s in CALL_ACTIONS.get(call.status, [])],
+            "actions": [(s, CallStatus(s).label) for s in CALL_ACTIONS.get(CallStatus(call.status), [])],
             "form_text": _form_text(call.form_fields),
         },
     )
@@ -230,7 +237,7 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def call_transition(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(Call, pk=pk)
     try:
-        services.call_transition(call=call, to=request.POST.get("status", ""), actor=request.user)  # type: ignore[arg-type]
+        services.call_transition(call=call, to=request.POST.get("status", ""), actor=_me(request))
         messages.success(request, _("征集状态已更新。"))
     except ApplicationError as exc:
         _fail(request, exc)
@@ -243,7 +250,7 @@ def call_auto_assign(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(Call, pk=pk)
     try:
         per = int(request.POST.get("per_application") or call.reviewers_per_application)
-        made = services.reviewers_auto_assign(call=call, actor=request.user, per_application=per)  # type: ignore[arg-type]
+        made = services.reviewers_auto_assign(call=call, actor=_me(request), per_application=per)
         messages.success(request, _("已分配 %(n)s 个评审任务。") % {"n": made})
     except ValueError:
         messages.error(request, _("每份申请的评审人数应在 1 到 20 之间。"))
@@ -380,12 +387,12 @@ def _signed_in(view: Any) -> Any:
 @_signed_in
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(selectors.calls_public(), pk=pk)
-    organisation = organisations_managed_by(user=request.user).filter(pk=request.POST.get("organisation") or 0).first()  # type: ignore[arg-type]
+    organisation = organisations_managed_by(user=_me(request)).filter(pk=request.POST.get("organisation") or 0).first()
     if organisation is None:
         messages.error(request, _("请选择您负责的组织。"))
         return redirect("calls-public-detail", pk=pk)
     try:
-        app = services.application_start(call=call, organisation=organisation, actor=request.user)  # type: ignore[arg-type]
+        app = services.application_start(call=call, organisation=organisation, actor=_me(request))
     except ApplicationError as exc:
         _fail(request, exc)
         return redirect("calls-public-detail", pk=pk)
@@ -393,7 +400,7 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _mine(request: HttpRequest, pk: int) -> Application:
-    return get_object_or_404(selectors.applications_mine(user=request.user), pk=pk)  # type: ignore[arg-type]
+    return get_object_or_404(selectors.applications_mine(user=_me(request)), pk=pk)
 
 
 def _posted(request: HttpRequest, app: Application) -> dict[str, Any]:
@@ -428,7 +435,7 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def application_autosave(request: HttpRequest, pk: int) -> HttpResponse:
     app = _mine(request, pk)
     try:
-        app = services.application_save(application=app, actor=request.user, **_posted(request, app))  # type: ignore[arg-type]
+        app = services.application_save(application=app, actor=_me(request), **_posted(request, app))
     except ApplicationError as exc:
         return render(request, "calls/_autosave.html", {"error": str(exc.message)})
     return render(request, "calls/_autosave.html", {"saved_at": timezone.localtime(app.saved_at)})
@@ -461,17 +468,17 @@ def application_upload(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     try:
         if upload is None or not any(f["key"] == key and f["type"] == "file" for f in app.call.form_fields):
             raise ApplicationError(_("请选择要上传的文件。"), code="file_required")
-        hub: Any = request.hub  # type: ignore[attr-defined]
+        hub: Any = getattr(request, "hub", None)
         with transaction.atomic():
             stored = file_store(
                 fileobj=upload,
                 original_name=upload.name or "upload",
                 purpose="other",
-                uploaded_by=request.user,  # type: ignore[arg-type]
+                uploaded_by=_me(request),
                 hub_id=hub.pk,
                 hub_schema=hub.schema_name,
             )
-            services.application_save(application=app, actor=request.user, answers={key: str(stored.pk)})  # type: ignore[arg-type]
+            services.application_save(application=app, actor=_me(request), answers={key: str(stored.pk)})
         messages.success(request, _("附件已上传。"))
     except ApplicationError as exc:
         _fail(request, exc)
@@ -483,8 +490,8 @@ def application_upload(request: HttpRequest, pk: int, key: str) -> HttpResponse:
 def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.application_withdraw(
-            application=_mine(request, pk), actor=request.user, reason=request.POST.get("reason", "")
-        )  # type: ignore[arg-type]
+            application=_mine(request, pk), actor=_me(request), reason=request.POST.get("reason", "")
+        )
         messages.success(request, _("申请已撤回。"))
     except ApplicationError as exc:
         _fail(request, exc)
@@ -496,7 +503,7 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def application_answer(request: HttpRequest, pk: int, request_id: int) -> HttpResponse:
     info = get_object_or_404(InfoRequest, pk=request_id, application=_mine(request, pk))
     try:
-        services.application_info_answer(info_request=info, actor=request.user, answer=request.POST.get("answer", ""))  # type: ignore[arg-type]
+        services.application_info_answer(info_request=info, actor=_me(request), answer=request.POST.get("answer", ""))
         messages.success(request, _("答复已提交。"))
     except ApplicationError as exc:
         _fail(request, exc)
@@ -509,13 +516,13 @@ def application_answer(request: HttpRequest, pk: int, request_id: int) -> HttpRe
 @hub_view(roles=REVIEWER)
 def review_queue(request: HttpRequest) -> HttpResponse:
     page = Paginator(
-        selectors.reviewer_queue(reviewer=request.user).select_related("application__organisation"),  # type: ignore[arg-type]
+        selectors.reviewer_queue(reviewer=_me(request)).select_related("application__organisation"),
         50,
     ).get_page(request.GET.get("page"))
     return render(
         request,
         "calls/review_queue.html",
-        {"page": page, "progress": selectors.reviewer_progress(reviewer=request.user)},  # type: ignore[arg-type]
+        {"page": page, "progress": selectors.reviewer_progress(reviewer=_me(request))},
     )
 
 
@@ -559,8 +566,8 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     assignment.refresh_from_db()
     from hubs.calls.api import review_view_of
 
-    scores = {s.criterion_id: s for s in assignment.scores.all()}
-    criteria = [(c, scores.get(c.pk)) for c in selectors.criteria_of(assignment.call)]
+    given = {s.criterion_id: s for s in assignment.scores.all()}
+    criteria = [(c, given.get(c.pk)) for c in selectors.criteria_of(assignment.call)]
     return render(
         request,
         "calls/review.html",

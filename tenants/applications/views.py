@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import permissions, serializers
@@ -54,5 +55,5 @@ class MyApplicationsAllHubsView(ListAPIView):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = ApplicationIndexSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[ApplicationIndex]:
         return applications_of_user(user=self.request.user)
