@@ -1,4 +1,4 @@
-"""The partner network's English catalog (hubs/calls/locale) is complete, compiled, and served."""
+"""The English catalog of calls (hubs/calls/locale) is complete, compiled, and served."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections import Counter
 from pathlib import Path
 
 import polib
-from django.utils import translation
 
 PO = Path(__file__).resolve().parents[2] / "hubs/calls/locale/en/LC_MESSAGES/django.po"
 PLACEHOLDER = re.compile(r"%\([^)]+\)[sd]")
