@@ -232,8 +232,8 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @hub_view(roles=STAFF)
+@require_POST
 def call_transition(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(Call, pk=pk)
     try:
@@ -244,8 +244,8 @@ def call_transition(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("calls-detail", pk=pk)
 
 
-@require_POST
 @hub_view(roles=STAFF)
+@require_POST
 def call_auto_assign(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(Call, pk=pk)
     try:
@@ -383,8 +383,8 @@ def _signed_in(view: Any) -> Any:
     return hub_view(public=True)(wrapped)
 
 
-@require_POST
 @_signed_in
+@require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(selectors.calls_public(), pk=pk)
     organisation = organisations_managed_by(user=_me(request)).filter(pk=request.POST.get("organisation") or 0).first()
@@ -430,8 +430,8 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "calls/application.html", _application_context(app))
 
 
-@require_POST
 @_signed_in
+@require_POST
 def application_autosave(request: HttpRequest, pk: int) -> HttpResponse:
     app = _mine(request, pk)
     try:
@@ -441,8 +441,8 @@ def application_autosave(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "calls/_autosave.html", {"saved_at": timezone.localtime(app.saved_at)})
 
 
-@require_POST
 @_signed_in
+@require_POST
 def application_submit(request: HttpRequest, pk: int) -> HttpResponse:
     app = _mine(request, pk)
     user: Any = request.user
@@ -458,8 +458,8 @@ def application_submit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("calls-application", pk=pk)
 
 
-@require_POST
 @_signed_in
+@require_POST
 def application_upload(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     from huoban.storage.services import file_store
 
@@ -485,8 +485,8 @@ def application_upload(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     return redirect("calls-application", pk=pk)
 
 
-@require_POST
 @_signed_in
+@require_POST
 def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.application_withdraw(
@@ -498,8 +498,8 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("calls-application", pk=pk)
 
 
-@require_POST
 @_signed_in
+@require_POST
 def application_answer(request: HttpRequest, pk: int, request_id: int) -> HttpResponse:
     info = get_object_or_404(InfoRequest, pk=request_id, application=_mine(request, pk))
     try:
