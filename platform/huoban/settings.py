@@ -70,6 +70,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "huoban.web",
+    "tenants.applications",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -80,6 +81,7 @@ TENANT_APPS = [
     "hubs.projects",
     "hubs.pool",
     "hubs.needs",
+    "hubs.calls",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -17,6 +17,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("hubs.projects.api_urls")),
     path("", include("hubs.pool.api_urls")),
     path("", include("hubs.needs.api_urls")),
+    path("", include("hubs.calls.api_urls")),
     # The index is cross-hub public data; a hub's users search it from their own host too.
     path("", include("huoban.discovery.api_urls")),
     path("schema", SpectacularAPIView.as_view(urlconf=settings.ROOT_URLCONF), name="api-schema"),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("projects/", include("hubs.projects.urls")),
     path("pool/", include("hubs.pool.urls")),
     path("needs/", include("hubs.needs.urls")),
+    path("calls/", include("hubs.calls.urls")),
     path("healthz", web_views.healthz, name="healthz"),
     path("livez", web_views.livez, name="livez"),
     path("i18n/", include("django.conf.urls.i18n")),
