@@ -148,7 +148,7 @@ class CallInputSerializer(serializers.Serializer):
     form_fields = serializers.ListField(child=serializers.DictField(), required=False)
 
 
-class TransitionSerializer(serializers.Serializer):
+class CallTransitionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=CallStatus.choices)
 
 
@@ -344,6 +344,7 @@ class CallListView(StaffView):
     def get_queryset(self) -> Any:
         return Call.objects.prefetch_related("criteria")
 
+    @extend_schema(responses=CallSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CallSerializer(page, many=True).data)
@@ -391,11 +392,11 @@ class CallDetailView(StaffView):
 
 
 class CallTransitionView(StaffView):
-    serializer_class = TransitionSerializer
+    serializer_class = CallTransitionSerializer
 
-    @extend_schema(request=TransitionSerializer, responses=CallSerializer)
+    @extend_schema(request=CallTransitionSerializer, responses=CallSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        s = TransitionSerializer(data=request.data)
+        s = CallTransitionSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         call = services.call_transition(call=self.call(pk), to=s.validated_data["status"], actor=_me(request))
         return Response(CallSerializer(call).data)
@@ -404,6 +405,7 @@ class CallTransitionView(StaffView):
 class CallApplicationsView(StaffView):
     serializer_class = ApplicationSerializer
 
+    @extend_schema(responses=ApplicationSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         call = self.call(pk)
         qs = selectors.applications_of_call(call=call, status=request.query_params.get("status", ""))
@@ -435,6 +437,7 @@ def ranking_rows(call: Call, rows: Any, *, offset: int = 0) -> list[dict[str, An
 class CallRankingView(StaffView):
     serializer_class = RankingRowSerializer
 
+    @extend_schema(responses=RankingRowSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         call = self.call(pk)
         page = self.paginate_queryset(selectors.ranking(call=call))
@@ -536,6 +539,7 @@ class PublicCallListView(HubAPIView):
     hub_public = True
     serializer_class = PublicCallSerializer
 
+    @extend_schema(responses=PublicCallSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.calls_public())
         return self.get_paginated_response(PublicCallSerializer(page, many=True).data)
@@ -565,6 +569,7 @@ class ApplyView(OrganisationSideView):
 class MyApplicationsView(OrganisationSideView):
     serializer_class = ApplicationSerializer
 
+    @extend_schema(responses=ApplicationSerializer(many=True))
     def get(self, request: Request) -> Response:
         qs = selectors.applications_mine(user=_me(request)).prefetch_related("info_requests")
         page = self.paginate_queryset(qs.order_by("-created_at", "-pk"))
@@ -637,6 +642,7 @@ class ReviewerView(HubAPIView):
 class ReviewQueueView(ReviewerView):
     serializer_class = AssignmentSerializer
 
+    @extend_schema(responses=AssignmentSerializer(many=True))
     def get(self, request: Request) -> Response:
         qs = selectors.reviewer_queue(reviewer=_me(request)).select_related("application__organisation")
         page = self.paginate_queryset(qs)

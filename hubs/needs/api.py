@@ -364,7 +364,7 @@ class RoundListView(HubAPIView):
     hub_public = True
     hub_write_roles = STAFF
 
-    @extend_schema(responses={200: OBJ_LIST})
+    @extend_schema(responses={200: OBJ_LIST}, operation_id="needs_rounds_list")
     def get(self, request: Request) -> Response:
         return Response(
             [
@@ -423,7 +423,7 @@ class FairListView(HubAPIView):
     hub_public = True
     hub_write_roles = STAFF
 
-    @extend_schema(responses={200: OBJ_LIST})
+    @extend_schema(responses={200: OBJ_LIST}, operation_id="needs_fairs_list")
     def get(self, request: Request) -> Response:
         fairs = Fair.objects.exclude(status=FairStatus.DRAFT)
         if self.membership and self.membership.has_any(STAFF):
@@ -437,7 +437,7 @@ class FairListView(HubAPIView):
 
 
 class FairDetailView(ResidentView):
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ}, operation_id="needs_fairs_get")
     def get(self, request: Request, pk: int) -> Response:
         fair = get_object_or_404(Fair, pk=pk)
         if fair.status == FairStatus.DRAFT and not (self.membership and self.membership.has_any(STAFF)):
@@ -482,7 +482,7 @@ class NeedListView(HubAPIView):
     hub_roles = STAFF
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ}, operation_id="needs_list")
     def get(self, request: Request) -> Response:
         qs = selectors.need_list(
             status=request.query_params.get("status", ""),
@@ -504,7 +504,7 @@ class NeedListView(HubAPIView):
 class NeedDetailView(HubAPIView):
     hub_roles = STAFF
 
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ}, operation_id="needs_get")
     def get(self, request: Request, pk: int) -> Response:
         need = get_object_or_404(Need.objects.select_related("resident"), pk=pk)
         similar = selectors.need_similar(need=need)
@@ -516,7 +516,7 @@ class NeedDetailView(HubAPIView):
 class NeedActionView(HubAPIView):
     hub_roles = STAFF
 
-    @extend_schema(request=OBJ, responses={200: OBJ})
+    @extend_schema(request=OBJ, responses={200: OBJ}, operation_id="needs_action")
     def post(self, request: Request, pk: int, action: str) -> Response:
         need = get_object_or_404(Need, pk=pk)
         if action == "merge":
@@ -546,7 +546,7 @@ class IdeaListView(HubAPIView):
     hub_roles = frozenset(STAFF | {HubRole.REVIEWER})
     hub_write_roles = STAFF
 
-    @extend_schema(responses={200: OBJ_LIST})
+    @extend_schema(responses={200: OBJ_LIST}, operation_id="needs_ideas_list")
     def get(self, request: Request) -> Response:
         return Response([idea_brief(i) for i in ProjectIdea.objects.all()[:200]])
 
@@ -564,7 +564,7 @@ class IdeaListView(HubAPIView):
 class IdeaDetailView(HubAPIView):
     hub_roles = frozenset(STAFF | {HubRole.REVIEWER})
 
-    @extend_schema(responses={200: OBJ})
+    @extend_schema(responses={200: OBJ}, operation_id="needs_ideas_get")
     def get(self, request: Request, pk: int) -> Response:
         idea = get_object_or_404(ProjectIdea, pk=pk)
         review = selectors.idea_review(idea=idea)
@@ -607,7 +607,7 @@ class IdeaScoreView(HubAPIView):
 class IdeaActionView(HubAPIView):
     hub_roles = STAFF
 
-    @extend_schema(request=OBJ, responses={200: OBJ})
+    @extend_schema(request=OBJ, responses={200: OBJ}, operation_id="needs_ideas_action")
     def post(self, request: Request, pk: int, action: str) -> Response:
         idea = get_object_or_404(ProjectIdea, pk=pk)
         if action == "approve":
@@ -620,6 +620,9 @@ class IdeaActionView(HubAPIView):
         elif action == "fair":
             fair = get_object_or_404(Fair, pk=_field(request, "fair", int))
             idea = services.fair_add_idea(fair=fair, idea=idea, actor=request.user)
+        elif action == "implementer":
+            implementer_id = _field(request, "implementer_id", int)
+            idea = services.idea_implementer_set(idea=idea, implementer_id=implementer_id, actor=request.user)
         else:
             raise exceptions.NotFound()
         return Response(idea_brief(idea))
@@ -695,7 +698,7 @@ class FlagListView(HubAPIView):
 class FairActionView(HubAPIView):
     hub_roles = STAFF
 
-    @extend_schema(request=OBJ, responses={200: OBJ})
+    @extend_schema(request=OBJ, responses={200: OBJ}, operation_id="needs_fairs_action")
     def post(self, request: Request, pk: int, action: str) -> Response:
         fair = get_object_or_404(Fair, pk=pk)
         if action == "status":

@@ -930,38 +930,99 @@ def idea_funding(idea: ProjectIdea) -> list[tuple[int, int]]:
 def idea_project_create(*, idea: ProjectIdea, actor: Any) -> ProjectIdea:
     """A fully claimed idea whose money was received becomes a funded project.
 
-    With ``hubs.projects`` installed, its ``project_create`` makes the project (source ``needs-idea:<id>``, so a
-    retry returns the same project), funded by the claims' funders with their amounts, restricted; the project's
-    id is kept on the idea. Without it, the idea is only recorded as funded. Idempotent."""
+    With ``hubs.projects`` installed and an implementing organisation chosen, its ``project_create`` makes the
+    project (source ``needs-idea:<id>``, so a retry returns the same project) with one budget line for the idea's
+    budget and the claims' funders as restricted funding sources; it is approved, and the received money moves
+    out of the fair's books (the idea's donation income and the hub's bank) into the project's, received from
+    each funder (``funds_receive``), which makes it funded. Without an implementer yet, the idea is recorded as
+    funded and the project is made when staff choose one (``idea_implementer_set``). Idempotent."""
     locked = ProjectIdea.objects.select_for_update().get(pk=idea.pk)
     if locked.status == IdeaStatus.FUNDED:
         return locked
     if locked.status != IdeaStatus.AT_FAIR:
         raise _err(_("只有相亲会中的项目可以转为资助项目。"), "idea_not_at_fair", status=409)
-    if apps.is_installed("hubs.projects"):
-        if locked.implementer_id is None:
-            raise _err(_("请先为项目建议指定执行机构。"), "implementer_required", "implementer_id", status=409)
-        projects = importlib.import_module("hubs.projects.services")
-        today = timezone.localdate()
-        project = projects.project_create(
-            title_zh=locked.title,
-            implementer_id=locked.implementer_id,
-            service_area=locked.category,
-            start_date=locked.start_date or today,
-            end_date=locked.end_date or today + timedelta(days=365),
-            actor=actor,
-            summary=locked.summary,
-            community=locked.community,
-            funding=[
-                projects.FundingInput(funder_id=funder_id, amount=amount, restricted=True)
-                for funder_id, amount in idea_funding(locked)
-            ],
-            source=f"needs-idea:{locked.pk}",
-        )
-        locked.project_id = project.pk
     locked.status = IdeaStatus.FUNDED
     locked.funded_at = timezone.now()
-    locked.save(update_fields=["status", "funded_at", "project_id", "updated_at"])
+    locked.save(update_fields=["status", "funded_at", "updated_at"])
+    _idea_project_make(locked, actor)
     audit_record(actor=actor, action="needs.idea.funded", obj=locked, after={"project": locked.project_id})
     needs_discovery.idea_index(locked)
+    return locked
+
+
+def _idea_project_make(idea: ProjectIdea, actor: Any) -> None:
+    """The funded idea's project, once it has an implementer (see ``idea_project_create``)."""
+    if idea.project_id is not None or idea.implementer_id is None or not apps.is_installed("hubs.projects"):
+        return
+    projects = importlib.import_module("hubs.projects.services")
+    today = timezone.localdate()
+    project = projects.project_create(
+        title_zh=idea.title,
+        implementer_id=idea.implementer_id,
+        service_area=idea.category,
+        start_date=idea.start_date or today,
+        end_date=idea.end_date or today + timedelta(days=365),
+        actor=actor,
+        summary=idea.summary,
+        community=idea.community,
+        budget_lines=[projects.BudgetLineInput(name=idea.title[:100], amount=idea.budget)],
+        funding=[
+            projects.FundingInput(funder_id=funder_id, amount=amount, restricted=True)
+            for funder_id, amount in idea_funding(idea)
+        ],
+        source=f"needs-idea:{idea.pk}",
+    )
+    if project.status == "draft":
+        project = projects.project_transition(project=project, to="approved", actor=actor)
+    # The claims' money leaves the fair's books for the project's: the donation income recorded when it arrived
+    # is reversed out of the hub's bank here, and the project records it as received from each funder.
+    bank, fund = _idea_accounts(idea, actor)
+    ledger.transaction_post(
+        idempotency_key=f"needs:idea:{idea.pk}/to-project:{project.pk}",
+        lines=[
+            ledger.Line.debit(fund, idea.budget, purpose=f"needs-idea:{idea.pk}"),
+            ledger.Line.credit(bank, idea.budget),
+        ],
+        actor=actor,
+        memo=_("认领资金转入项目：%(idea)s") % {"idea": idea.title[:100]},
+        source="needs",
+        subject=f"needs-idea:{idea.pk}",
+    )
+    claims = {c.funder_id: c for c in Claim.objects.filter(ACTIVE_CLAIMS, idea=idea).order_by("pk")}
+    for source in project.funding_sources.all():
+        if source.receipts.exists():
+            continue
+        claim = claims.get(source.funder_id)
+        projects.funds_receive(
+            project=project,
+            funding_source=source,
+            amount=source.amount,
+            received_on=timezone.localdate(claim.received_at) if claim and claim.received_at else today,
+            actor=actor,
+            receipt_file_id=claim.receipt_file_id if claim else None,
+        )
+    idea.project_id = project.pk
+    idea.save(update_fields=["project_id", "updated_at"])
+
+
+def idea_implementer_set(*, idea: ProjectIdea, implementer_id: int, actor: Any) -> ProjectIdea:
+    """Staff choose the organisation that will carry out an idea (an active partner). A funded idea still
+    waiting for one becomes its funded project now. Records ``needs.idea.implementer_set``."""
+    _check_partner(implementer_id, "implementer_id")
+    with transaction.atomic():
+        locked = ProjectIdea.objects.select_for_update().get(pk=idea.pk)
+        if locked.project_id is not None:
+            raise _err(_("该项目已经立项，执行机构请在项目中调整。"), "idea_has_project", "implementer_id", status=409)
+        before = locked.implementer_id
+        locked.implementer_id = implementer_id
+        locked.save(update_fields=["implementer_id", "updated_at"])
+        if locked.status == IdeaStatus.FUNDED:
+            _idea_project_make(locked, actor)
+        audit_record(
+            actor=actor,
+            action="needs.idea.implementer_set",
+            obj=locked,
+            before={"implementer": before},
+            after={"implementer": implementer_id, "project": locked.project_id},
+        )
     return locked

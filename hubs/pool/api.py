@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -42,7 +43,7 @@ class PoolSerializer(serializers.ModelSerializer):
         return obj.rules.version
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class PoolMemberSerializer(serializers.ModelSerializer):
     organisation_name = serializers.CharField(source="organisation.name", read_only=True)
     equity = serializers.SerializerMethodField()
 
@@ -174,6 +175,7 @@ class PoolRulesView(OrganisationSideView):
 
 
 class PoolDelinquencyView(OrganisationSideView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         access = _access(request, pk)
         if not access.officer:
@@ -187,13 +189,13 @@ class PoolDelinquencyView(OrganisationSideView):
 class MemberListView(OrganisationSideView):
     pagination_class = None  # the whole list: a pool has at most a few hundred of them
 
-    @extend_schema(responses=MemberSerializer(many=True))
+    @extend_schema(responses=PoolMemberSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         access = _access(request, pk)
         members = access.pool.members.select_related("organisation") if access.officer else access.members  # type: ignore[union-attr]
-        return Response(MemberSerializer(members, many=True).data)
+        return Response(PoolMemberSerializer(members, many=True).data)
 
-    @extend_schema(request=JoinSerializer, responses=MemberSerializer)
+    @extend_schema(request=JoinSerializer, responses=PoolMemberSerializer)
     def post(self, request: Request, pk: int) -> Response:
         access = _access(request, pk)
         data = JoinSerializer(data=request.data)
@@ -202,7 +204,7 @@ class MemberListView(OrganisationSideView):
         if organisation is None:
             raise exceptions.NotFound()
         member = services.member_apply(pool=access.pool, organisation=organisation, actor=request.user)  # type: ignore[arg-type]
-        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+        return Response(PoolMemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
 
 def _member(access: PoolAccess, mid: int) -> PoolMember:
@@ -213,13 +215,13 @@ def _member(access: PoolAccess, mid: int) -> PoolMember:
 
 
 class MemberDecisionView(OrganisationSideView):
-    @extend_schema(request=DecisionSerializer, responses=MemberSerializer)
+    @extend_schema(request=DecisionSerializer, responses=PoolMemberSerializer)
     def post(self, request: Request, pk: int, mid: int) -> Response:
         member = _member(_access(request, pk), mid)
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         member = services.member_decide(member=member, actor=request.user, **data.validated_data)
-        return Response(MemberSerializer(member).data)
+        return Response(PoolMemberSerializer(member).data)
 
 
 class MemberContributionView(OrganisationSideView):
@@ -235,6 +237,7 @@ class MemberContributionView(OrganisationSideView):
 
 
 class MemberLeaveView(OrganisationSideView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int, mid: int) -> Response:
         member = _member(_access(request, pk), mid)
         result = services.member_leave(member=member, actor=request.user)
@@ -284,7 +287,7 @@ class LoanDetailView(OrganisationSideView):
 class LoanActionView(OrganisationSideView):
     """``POST …/loans/<id>/<action>``: vote, disburse, repay, receivable-paid, pause, resume, write-off, cancel."""
 
-    @extend_schema(request=LoanActionSerializer, responses=LoanSerializer)
+    @extend_schema(request=LoanActionSerializer, responses=LoanSerializer, operation_id="pools_loans_action")
     def post(self, request: Request, pk: int, lid: int, action: str) -> Response:
         loan = _loan(_access(request, pk), lid)
         data = LoanActionSerializer(data=request.data)

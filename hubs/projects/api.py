@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -552,7 +553,7 @@ class PublicProjectListView(HubAPIView):
 class PublicStatsView(HubAPIView):
     hub_public = True
 
-    @extend_schema(responses=serializers.DictField())
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         t = selectors.hub_totals()
         return Response(
@@ -563,7 +564,7 @@ class PublicStatsView(HubAPIView):
 class PublicProjectDetailView(HubAPIView):
     hub_public = True
 
-    @extend_schema(responses=serializers.DictField())
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         project = selectors.public_project(pk=pk)
         if project is None:

@@ -446,16 +446,20 @@ def funds_receive(
     actor: Any | None,
     receipt: IO[bytes] | None = None,
     receipt_name: str = "receipt.pdf",
+    receipt_file_id: uuid.UUID | None = None,
 ) -> FundReceipt:
     """Record money received from a funder, with its receipt document (huoban.storage), and post it to the ledger
     (debit the source's fund account, credit its income). An approved project becomes funded with its first
-    receipt. Records ``project.funds.received``."""
+    receipt. Records ``project.funds.received``. ``receipt_file_id`` reuses a receipt already stored (money that
+    reached the hub before the project existed, e.g. a matchmaking-fair claim)."""
     _amount(amount)
     if funding_source.project_id != project.pk:
         raise _err(_("该资金来源不属于本项目。"), "wrong_project", "funding_source")
     if project.status not in (S.APPROVED, S.FUNDED, S.IN_PROGRESS):
         raise _err(_("项目立项后、结项前才能登记到账资金。"), "invalid_status", status=409)
-    file_id = _store(fileobj=receipt, name=receipt_name, purpose=FilePurpose.RECEIPT, actor=actor, required=False)
+    file_id = receipt_file_id or _store(
+        fileobj=receipt, name=receipt_name, purpose=FilePurpose.RECEIPT, actor=actor, required=False
+    )
     with transaction.atomic():
         locked = _lock(project)
         row = FundReceipt.objects.create(

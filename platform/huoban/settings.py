@@ -384,6 +384,8 @@ SPECTACULAR_SETTINGS = {
         "PartnershipStatusEnum": "hubs.partners.models.PartnershipStatus",
         "ImportStatusEnum": "hubs.partners.models.ImportStatus",
         "DiscoveryKindEnum": "huoban.discovery.models.EntryKind",
+        "ServiceAreaEnum": "huoban.discovery.models.ServiceArea",
+        "CallStatusEnum": "hubs.calls.models.CallStatus",
     },
 }
 

@@ -86,7 +86,11 @@ def test_parallel_approvals_never_exceed_the_budget(committed_db):
             assert Application.objects.filter(call=call, status="approved").count() == 3
     finally:
         with hub:
+            from hubs.projects.models import Project
+
+            project_ids = list(Award.objects.filter(call=call).values_list("project_id", flat=True))
             Award.objects.filter(call=call).delete()
+            Project.objects.filter(pk__in=[pk for pk in project_ids if pk]).delete()
             Application.objects.filter(call=call).delete()
             call.delete()
             Partnership.objects.filter(organisation__in=orgs).delete()

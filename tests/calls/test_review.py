@@ -200,6 +200,19 @@ def test_determinations_and_award(hub_a, cast_a, ngo_org_a, make_call, submitted
             )
         award = Award.objects.get(application=app)
         assert (award.amount, award.call_id, award.organisation_id) == (25_000_00, call.pk, ngo_org_a.pk)
+        # The award becomes the project the applicant will deliver, linked back to its application.
+        from hubs.projects.models import Project
+
+        project = Project.objects.get(pk=award.project_id)
+        assert (project.source, project.implementer_id, project.status) == (
+            f"call_application:{app.pk}",
+            ngo_org_a.pk,
+            "draft",
+        )
+        assert project.title_zh == app.title
+        assert [(f.funder_id, f.amount, f.restricted) for f in project.funding_sources.all()] == (
+            [(call.funder_id, 25_000_00, True)] if call.funder_id else []
+        )
         assert services.call_budget(call=call)["remaining"] == 75_000_00
         with pytest.raises(ApplicationError):
             services.application_determine(application=app, actor=cast_a.staff, outcome="approve", amount=1)

@@ -79,18 +79,28 @@ def test_task_enqueued_in_a_hub_runs_in_that_hub(worker):
 
     hub_a, hub_b = Hub.objects.get(slug="sichuan"), Hub.objects.get(slug="shangcheng")
 
-    def give_hub_b_one_more_member() -> None:
+    probes: list = []
+
+    def give_hub_b_a_different_count() -> None:
+        # Tests that commit (benchmarks, concurrency) may leave members behind, so the two counts are only
+        # known here: hub B gets probe members until its count differs from hub A's.
         HubUsage.objects.filter(hub__in=[hub_a, hub_b]).delete()
-        with Hub.objects.get(slug="shangcheng"):
-            membership_grant(user=User.objects.get(email="resident@b.test"), roles=["ambassador"], actor=None)
+        with hub_a:
+            count_a = HubMembership.objects.count()
+        with hub_b:
+            while not probes or HubMembership.objects.count() == count_a:
+                email = f"worker-probe-{len(probes)}@b.test"
+                probe = User.objects.filter(email=email).first() or User.objects.create_user(email=email)
+                probes.append(probe)
+                membership_grant(user=probe, roles=["ambassador"], actor=None)
 
     def undo() -> None:
-        with Hub.objects.get(slug="shangcheng"):
-            extra = User.objects.get(email="resident@b.test")
-            membership_remove(membership=HubMembership.objects.get(user=extra), actor=extra)
+        with hub_b:
+            for probe in probes:
+                membership_remove(membership=HubMembership.objects.get(user=probe), actor=probe)
         HubUsage.objects.filter(hub__in=[hub_a, hub_b]).delete()
 
-    give_hub_b_one_more_member()
+    give_hub_b_a_different_count()
     try:
         with hub_a:
             expected_a = HubMembership.objects.count()
@@ -98,7 +108,7 @@ def test_task_enqueued_in_a_hub_runs_in_that_hub(worker):
         with hub_b:
             expected_b = HubMembership.objects.count()
             hub_usage_refresh.delay()
-        assert expected_b == expected_a + 1
+        assert expected_b != expected_a
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and HubUsage.objects.filter(hub__in=[hub_a, hub_b]).count() < 2:
             assert worker.poll() is None, (REPO / ".huoban-worker-test.log").read_text()[-3000:]
