@@ -41,7 +41,7 @@ class HubRoutingMiddleware:
         try:
             hostname = request_hostname(request)
         except DisallowedHost:
-            return self._unknown_host(request, "")
+            return self._malformed_host(request)
         base = settings.HUOBAN_BASE_DOMAIN
         if hostname in (base, f"www.{base}"):
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
@@ -62,16 +62,31 @@ class HubRoutingMiddleware:
         finally:
             connection.set_schema_to_public()
 
+    @staticmethod
+    def _malformed_host(request: HttpRequest) -> HttpResponse:
+        """A Host header that is not a host name at all: a plain 400, built without the host (pages and absolute
+        links would ask for it again and fail)."""
+        from django.utils import translation
+
+        with translation.override(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or settings.LANGUAGE_CODE):
+            message = _("请求的主机名无效。")
+        if request.path.startswith("/api/"):
+            return JsonResponse({"code": "bad_host", "message": message, "extra": {}}, status=400)
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
     def _unknown_host(self, request: HttpRequest, hostname: str) -> HttpResponse:
         request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         set_urlconf(request.urlconf)
         from django.utils import translation
 
-        translation.activate(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or settings.LANGUAGE_CODE)
-        response = TemplateResponse(
-            request, "web/unknown_host.html", {"hostname": hostname, "site_url": settings.HUOBAN_SITE_URL}, status=404
-        )
-        response.render()
+        with translation.override(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or settings.LANGUAGE_CODE):
+            response = TemplateResponse(
+                request,
+                "web/unknown_host.html",
+                {"hostname": hostname, "site_url": settings.HUOBAN_SITE_URL},
+                status=404,
+            )
+            response.render()
         return response
 
 
