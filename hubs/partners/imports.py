@@ -135,6 +135,11 @@ def _header_aliases() -> dict[str, str]:
     return _aliases((c.key, c.label) for c in COLUMNS)
 
 
+# Control characters no spreadsheet shows (NUL would not even fit in a PostgreSQL text column); tab and line breaks
+# are kept, they are how people write addresses and profiles.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
@@ -144,7 +149,7 @@ def _cell_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    text = str(value).strip()
+    text = _INVISIBLE.sub("", str(value)).strip()
     if len(text) > 1 and text[0] == "'" and text[1] in _FORMULA_START:  # our own CSV escape, see _csv_safe
         text = text[1:]
     return text
@@ -175,6 +180,12 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         sheet = workbook.worksheets[0]
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, list(row)
+    except (GeneratorExit, ApplicationError):
+        raise
+    except Exception as exc:  # damage inside a sheet shows only while its rows are read
+        raise ApplicationError(
+            _("无法读取该 Excel 文件，请确认是 .xlsx 格式。"), code="unreadable_file", extra={"field": "file"}
+        ) from exc
     finally:
         workbook.close()
 
@@ -190,8 +201,16 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
         raise ApplicationError(
             _("无法识别 CSV 文件的编码，请保存为 UTF-8。"), code="unreadable_file", extra={"field": "file"}
         )
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        yield number, list(row)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for number, row in enumerate(reader, start=1):
+            yield number, list(row)
+    except csv.Error as exc:  # e.g. a carriage return alone inside an unquoted cell
+        raise ApplicationError(
+            _("无法读取该 CSV 文件：第 %(line)s 行格式不正确。") % {"line": reader.line_num},
+            code="unreadable_file",
+            extra={"field": "file"},
+        ) from exc
 
 
 def file_read(*, data: bytes, file_name: str = "") -> tuple[str, list[tuple[int, dict[str, str]]]]:

@@ -1,4 +1,6 @@
-"""Compile every django.po under this folder into the django.mo beside it, with polib instead of GNU msgfmt.
+"""Compile every django.po of the project (this folder and each app's locale folder) into the django.mo beside it.
+
+Uses polib instead of GNU msgfmt:
 
     python platform/huoban/locale/compile.py           # write the .mo files
     python platform/huoban/locale/compile.py --check   # only report .mo files that are missing or out of date
@@ -18,6 +20,13 @@ from pathlib import Path
 import polib
 
 LOCALE_DIR = Path(__file__).resolve().parent
+REPO = LOCALE_DIR.parents[2]
+# The project catalog (this folder) and each app's own (``<app>/locale``).
+PACKAGES = ("platform", "tenants", "hubs", "billing")
+
+
+def catalogs() -> list[Path]:
+    return sorted(po for package in PACKAGES for po in (REPO / package).rglob("locale/*/LC_MESSAGES/django.po"))
 
 
 def _messages(mo: bytes) -> dict[object, str]:
@@ -39,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if any .mo is missing or out of date")
     args = parser.parse_args(argv)
     stale = 0
-    for po_path in sorted(LOCALE_DIR.rglob("django.po")):
-        shown = po_path.relative_to(LOCALE_DIR)
+    for po_path in catalogs():
+        shown = po_path.relative_to(REPO)
         if args.check:
             if not is_up_to_date(po_path):
                 stale += 1
