@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
 from django.core.management import call_command
 from django.db import connection as db_connection
 from django.test.utils import override_settings
@@ -58,6 +59,7 @@ def _cleanup() -> None:
         hub.delete()
 
 
+@pytest.mark.timeout(3600)  # the untimed fleet of 200 hubs is made by cloning: minutes with today's schema
 def test_provisioning_speed(committed_db, capsys):  # type: ignore[no-untyped-def]
     # refills happen in a worker in production; here they are kept out of the timed calls
     celery_app.conf.task_always_eager = False
