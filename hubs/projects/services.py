@@ -30,6 +30,7 @@ from hubs.ledger.money import MAX_FEN, money_format
 from hubs.ledger.services import Line
 from hubs.partners.models import Partnership, PartnershipStatus
 from hubs.projects import permissions as perms
+from hubs.projects.discovery import project_index
 from hubs.projects.models import (
     AmbassadorAssignment,
     BudgetLine,
@@ -263,6 +264,8 @@ def project_update(*, project: Project, actor: Any | None, **changes: Any) -> Pr
             before=before,
             after=snapshot(locked, SNAPSHOT_FIELDS),
         )
+        if locked.status != S.DRAFT:
+            project_index(locked)
     return locked
 
 
@@ -311,6 +314,7 @@ def project_transition(*, project: Project, to: str, actor: Any | None, reason: 
             before={"status": before},
             after={"status": target, "reason": reason},
         )
+        project_index(locked)
     project.status = locked.status
     return locked
 
@@ -332,6 +336,8 @@ def budget_line_add(*, project: Project, name: str, amount: int, actor: Any | No
             obj=locked,
             after={"budget_line": line.pk, "name": name, "amount": amount},
         )
+        if locked.status != S.DRAFT:
+            project_index(locked)
     return line
 
 
@@ -415,6 +421,8 @@ def funding_source_add(
             obj=locked,
             after={"funding_source": source.pk, "funder": funder_id, "amount": amount, "restricted": restricted},
         )
+        if locked.status != S.DRAFT:
+            project_index(locked)
     return source
 
 
@@ -499,6 +507,7 @@ def funds_receive(
                 before={"status": S.APPROVED},
                 after={"status": S.FUNDED, "reason": "first receipt"},
             )
+        project_index(locked)
     return row
 
 
