@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hubs.core.permissions import STAFF, HubAPIView
+from hubs.ledger.money import MAX_FEN
 from hubs.projects import permissions as perms
 from hubs.projects import selectors, services
 from hubs.projects.models import (
@@ -36,6 +37,7 @@ from hubs.projects.models import (
     Tranche,
 )
 from hubs.projects.public import public_detail_context
+from hubs.projects.selectors import mask_text
 from huoban.discovery.models import ServiceArea
 from huoban.errors import ApplicationError
 
@@ -86,7 +88,8 @@ class FundingSourceSerializer(serializers.ModelSerializer):
 class MilestoneSerializer(serializers.ModelSerializer):
     class Meta:
         model = Milestone
-        fields = ["id", "title", "due_date", "completed_on"]
+        fields = ["id", "title", "title_en", "due_date", "deliverable", "amount", "completed_on"]
+        read_only_fields = fields
 
 
 class TrancheSerializer(serializers.ModelSerializer):
@@ -203,8 +206,39 @@ class ReceiptInSerializer(AmountSerializer):
 
 
 class MilestoneInSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, help_text="Chinese title")
+    title_en = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     due_date = serializers.DateField()
+    deliverable = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    amount = serializers.IntegerField(
+        min_value=0, max_value=MAX_FEN, required=False, default=0, help_text="planned tranche, fen (0: none)"
+    )
+
+
+class ProjectMilestoneChangeSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    title_en = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    due_date = serializers.DateField(required=False)
+    deliverable = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    amount = serializers.IntegerField(min_value=0, max_value=MAX_FEN, required=False, help_text="fen")
+
+
+class ProjectBudgetLineChangeSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    amount = serializers.IntegerField(min_value=1, max_value=MAX_FEN, required=False, help_text="fen")
+
+
+class ProjectChangeSerializer(serializers.Serializer):
+    title_zh = serializers.CharField(max_length=200, required=False)
+    title_en = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    summary = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    service_area = serializers.ChoiceField(choices=ServiceArea.choices, required=False)
+    community = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    beneficiaries = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    beneficiary_count = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False)
+    start_date = serializers.DateField(required=False)
+    end_date = serializers.DateField(required=False)
+    private_notes = serializers.CharField(max_length=10000, required=False, allow_blank=True)
 
 
 class AmbassadorInSerializer(serializers.Serializer):
@@ -320,9 +354,16 @@ class ProjectListView(ProjectAPIView):
 
 class ProjectDetailView(ProjectAPIView):
     serializer_class = ProjectSerializer
+    needs = {perms.STAFF_CAP}  # writes; reading needs any capacity
 
     def get(self, request: Request, pk: int) -> Response:
         return Response(ProjectSerializer(self.project(pk)).data)
+
+    @extend_schema(request=ProjectChangeSerializer, responses=ProjectSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        project = self.project(pk)
+        changes = _valid(ProjectChangeSerializer, request)
+        return Response(ProjectSerializer(services.project_update(project=project, actor=request.user, **changes)).data)
 
 
 class ProjectTransitionView(ProjectAPIView):
@@ -345,6 +386,27 @@ class BudgetLineView(ProjectAPIView):
         project = self.project(pk)
         line = services.budget_line_add(project=project, actor=request.user, **_valid(BudgetLineInSerializer, request))
         return Response(BudgetLineSerializer(line).data, status=201)
+
+
+class BudgetLineDetailView(ProjectAPIView):
+    needs = {perms.STAFF_CAP}
+
+    def line(self, pk: int, line_id: int) -> BudgetLine:
+        line = BudgetLine.objects.filter(project=self.project(pk), pk=line_id).first()
+        if line is None:
+            raise Http404
+        return line
+
+    @extend_schema(request=ProjectBudgetLineChangeSerializer, responses=BudgetLineSerializer)
+    def patch(self, request: Request, pk: int, line_id: int) -> Response:
+        line = self.line(pk, line_id)
+        data = _valid(ProjectBudgetLineChangeSerializer, request)
+        return Response(BudgetLineSerializer(services.budget_line_update(line=line, actor=request.user, **data)).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int, line_id: int) -> Response:
+        services.budget_line_delete(line=self.line(pk, line_id), actor=request.user)
+        return Response(status=204)
 
 
 class FundingView(ProjectAPIView):
@@ -387,6 +449,29 @@ class MilestoneView(ProjectAPIView):
         project = self.project(pk)
         m = services.milestone_add(project=project, actor=request.user, **_valid(MilestoneInSerializer, request))
         return Response(MilestoneSerializer(m).data, status=201)
+
+
+class MilestoneDetailView(ProjectAPIView):
+    needs = {perms.STAFF_CAP}
+
+    def milestone(self, pk: int, milestone_id: int) -> Milestone:
+        milestone = Milestone.objects.filter(project=self.project(pk), pk=milestone_id).first()
+        if milestone is None:
+            raise Http404
+        return milestone
+
+    @extend_schema(request=ProjectMilestoneChangeSerializer, responses=MilestoneSerializer)
+    def patch(self, request: Request, pk: int, milestone_id: int) -> Response:
+        milestone = self.milestone(pk, milestone_id)
+        data = _valid(ProjectMilestoneChangeSerializer, request)
+        return Response(
+            MilestoneSerializer(services.milestone_update(milestone=milestone, actor=request.user, **data)).data
+        )
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int, milestone_id: int) -> Response:
+        services.milestone_delete(milestone=self.milestone(pk, milestone_id), actor=request.user)
+        return Response(status=204)
 
 
 class AmbassadorView(ProjectAPIView):
@@ -513,6 +598,23 @@ class IndicatorView(ProjectAPIView):
         return Response({"id": row.pk}, status=201)
 
 
+class ProjectPhotoVisibilitySerializer(serializers.Serializer):
+    public = serializers.BooleanField()
+
+
+class PhotoVisibilityView(ProjectAPIView):
+    """Staff choose whether a site-visit or report photo is shown on the public project page."""
+
+    needs = {perms.STAFF_CAP}
+
+    @extend_schema(request=ProjectPhotoVisibilitySerializer, responses=ProjectPhotoVisibilitySerializer)
+    def post(self, request: Request, pk: int, file_id: str) -> Response:
+        project = self.project(pk)
+        public = _valid(ProjectPhotoVisibilitySerializer, request)["public"]
+        services.photo_visibility_set(project=project, file_id=file_id, public=public, actor=request.user)
+        return Response({"public": public})
+
+
 class EvaluationView(ProjectAPIView):
     needs = {perms.STAFF_CAP, perms.EVALUATOR_CAP}
 
@@ -587,7 +689,10 @@ class PublicProjectDetailView(HubAPIView):
                     ],
                 },
                 "timeline": [{**row, "on": row["on"].isoformat()} for row in ctx["timeline"]],
-                "milestones": MilestoneSerializer(ctx["milestones"], many=True).data,
+                "milestones": [
+                    {**m, "deliverable": mask_text(m["deliverable"])}
+                    for m in MilestoneSerializer(ctx["milestones"], many=True).data
+                ],
                 "tranches": ctx["tranches"],
                 "reports": ctx["reports"],
                 "findings": ctx["findings"],
@@ -603,6 +708,10 @@ class PublicProjectDetailView(HubAPIView):
                 ],
                 "evaluations": ctx["evaluations"],
                 "survey": ctx["survey"],
+                "photos": [
+                    {"url": request.build_absolute_uri(p["url"]), "source": p["source"], "on": p["on"].isoformat()}
+                    for p in ctx["photos"]
+                ],
             }
         )
 

@@ -11,9 +11,19 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("projects/<int:pk>", api.ProjectDetailView.as_view(), name="api-project"),
     path("projects/<int:pk>/transition", api.ProjectTransitionView.as_view(), name="api-project-transition"),
     path("projects/<int:pk>/budget-lines", api.BudgetLineView.as_view(), name="api-project-budget-lines"),
+    path(
+        "projects/<int:pk>/budget-lines/<int:line_id>",
+        api.BudgetLineDetailView.as_view(),
+        name="api-project-budget-line",
+    ),
     path("projects/<int:pk>/funding-sources", api.FundingView.as_view(), name="api-project-funding"),
     path("projects/<int:pk>/receipts", api.ReceiptView.as_view(), name="api-project-receipts"),
     path("projects/<int:pk>/milestones", api.MilestoneView.as_view(), name="api-project-milestones"),
+    path(
+        "projects/<int:pk>/milestones/<int:milestone_id>",
+        api.MilestoneDetailView.as_view(),
+        name="api-project-milestone",
+    ),
     path("projects/<int:pk>/ambassadors", api.AmbassadorView.as_view(), name="api-project-ambassadors"),
     path("projects/<int:pk>/tranches", api.TrancheListView.as_view(), name="api-project-tranches"),
     path(
@@ -28,6 +38,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-project-expense-review",
     ),
     path("projects/<int:pk>/visits", api.VisitView.as_view(), name="api-project-visits"),
+    path(
+        "projects/<int:pk>/photos/<str:file_id>/visibility",
+        api.PhotoVisibilityView.as_view(),
+        name="api-project-photo-visibility",
+    ),
     path("projects/<int:pk>/reports", api.ReportView.as_view(), name="api-project-reports"),
     path("projects/<int:pk>/indicators", api.IndicatorView.as_view(), name="api-project-indicators"),
     path("projects/<int:pk>/evaluations", api.EvaluationView.as_view(), name="api-project-evaluations"),

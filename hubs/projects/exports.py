@@ -85,5 +85,5 @@ def projects_table(*, file_format: str) -> bytes:
 def project_pdf(*, project: Project, base_url: str = "") -> bytes:
     from weasyprint import HTML
 
-    html = render_to_string("projects/report_pdf.html", public_detail_context(project))
+    html = render_to_string("projects/report_pdf.html", {**public_detail_context(project), "for_pdf": True})
     return bytes(HTML(string=html, base_url=base_url or None).write_pdf())

@@ -173,15 +173,24 @@ class FundReceipt(models.Model):
 
 
 class Milestone(models.Model):
+    """A step of the project: what is delivered by when, and the tranche planned against it (``amount``, fen; 0:
+    none). Tranches requested against a milestone never add up to more than its amount when it has one."""
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="milestones")
-    title = models.CharField(_("里程碑"), max_length=200)
+    title = models.CharField(_("里程碑"), max_length=200)  # Chinese title
+    title_en = models.CharField(_("英文名称"), max_length=200, blank=True)
     due_date = models.DateField(_("计划日期"))
+    deliverable = models.TextField(_("交付成果"), blank=True)
+    amount = models.BigIntegerField(_("对应拨付金额（分）"), default=0)
     completed_on = models.DateField(_("完成日期"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("里程碑")
         verbose_name_plural = _("里程碑")
         ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="projects_milestone_amount_nonnegative")
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -314,6 +323,8 @@ class SiteVisit(models.Model):
     private_notes = models.TextField(_("内部备注"), blank=True)
     checklist = models.JSONField(_("检查清单"), default=list, blank=True)  # [{"item": str, "ok": bool}]
     photo_ids = ArrayField(models.UUIDField(), default=list, blank=True)
+    # Photos staff chose to show on the public project page (a subset of photo_ids).
+    public_photo_ids = ArrayField(models.UUIDField(), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -336,6 +347,7 @@ class ProgressReport(models.Model):
     figures = models.JSONField(_("数据"), default=dict, blank=True)  # {"服务人次": 120}
     fund_usage = models.TextField(_("资金使用说明"), blank=True)
     photo_ids = ArrayField(models.UUIDField(), default=list, blank=True)
+    public_photo_ids = ArrayField(models.UUIDField(), default=list, blank=True)
     submitted_by = _user_fk(_("提交人"), null=True)
     submitted_at = models.DateTimeField(auto_now_add=True)
 

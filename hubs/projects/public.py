@@ -79,4 +79,8 @@ def public_detail_context(project: Project) -> dict[str, Any]:
             for e in project.evaluations.all()
         ],
         "survey": selectors.survey_summary(project=project),
+        "photos": [
+            {"url": f"/projects/public/{project.pk}/photos/{p.file_id}/", "source": p.source, "on": p.on}
+            for p in selectors.public_photos(project=project)
+        ],
     }

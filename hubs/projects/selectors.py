@@ -171,6 +171,26 @@ def public_project(*, pk: int) -> Project | None:
     return public_projects().filter(pk=pk).first()
 
 
+@dataclass(frozen=True)
+class PublicPhoto:
+    file_id: str
+    source: str  # "visit" | "report"
+    on: date
+
+
+def public_photos(*, project: Project) -> list[PublicPhoto]:
+    """The photos staff chose to show publicly (site visits, then reports), newest first; only ids that are
+    still among the visit's or report's own photos."""
+    photos: list[PublicPhoto] = []
+    for visit in project.visits.exclude(public_photo_ids=[]).order_by("-visited_at", "-id"):
+        own = set(visit.photo_ids)
+        photos += [PublicPhoto(str(x), "visit", visit.visited_at.date()) for x in visit.public_photo_ids if x in own]
+    for report in project.reports.exclude(public_photo_ids=[]).order_by("-period_end", "-id"):
+        own = set(report.photo_ids)
+        photos += [PublicPhoto(str(x), "report", report.period_end) for x in report.public_photo_ids if x in own]
+    return photos
+
+
 def organisations_by_id(ids: list[int]) -> dict[int, Organisation]:
     return {o.pk: o for o in Organisation.objects.filter(pk__in=set(ids))}
 

@@ -30,6 +30,7 @@ from hubs.ledger.money import MAX_FEN, money_format
 from hubs.ledger.services import Line
 from hubs.partners.models import Partnership, PartnershipStatus
 from hubs.projects import permissions as perms
+from hubs.projects.discovery import project_index
 from hubs.projects.models import (
     AmbassadorAssignment,
     BudgetLine,
@@ -224,35 +225,55 @@ def project_create(
     return project
 
 
+PROJECT_EDITABLE = (
+    "title_zh",
+    "title_en",
+    "summary",
+    "service_area",
+    "community",
+    "beneficiaries",
+    "beneficiary_count",
+    "start_date",
+    "end_date",
+    "private_notes",
+)
+
+
+def _clean_project_field(key: str, value: Any) -> Any:
+    if key == "title_zh":
+        return _text(value, key, max_length=200)
+    if key in ("title_en", "community"):
+        return _text(value, key, max_length=200, required=False)
+    if key == "beneficiaries":
+        return _text(value, key, max_length=300, required=False)
+    if key in ("summary", "private_notes"):
+        return _text(value, key, max_length=10000, required=False)
+    if key == "service_area":
+        if value not in ServiceArea.values:
+            raise _err(_("请选择服务领域。"), "invalid_service_area", "service_area")
+        return value
+    if key == "beneficiary_count":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2_000_000_000:
+            raise _err(_("受益人数必须是不小于零的整数。"), "invalid", "beneficiary_count")
+        return value
+    return _check_date(value, key)  # start_date, end_date
+
+
 def project_update(*, project: Project, actor: Any | None, **changes: Any) -> Project:
-    """Edit a project's description (not its status). Records ``project.updated`` with before/after."""
-    allowed = {
-        "title_zh",
-        "title_en",
-        "summary",
-        "service_area",
-        "community",
-        "beneficiaries",
-        "beneficiary_count",
-        "start_date",
-        "end_date",
-        "private_notes",
-    }
-    unknown = set(changes) - allowed
+    """Edit a project's description (not its status, implementer or money: budget lines and milestone amounts
+    have their own services, open only before funding). Staff (the callers' permission); refused once the
+    project is cancelled or evaluated. Every value is checked before anything changes; the discovery entry follows
+    in the same transaction. Records ``project.updated`` with before/after."""
+    unknown = set(changes) - set(PROJECT_EDITABLE)
     if unknown:
         raise _err(_("不能修改这些字段：%(fields)s。") % {"fields": ", ".join(sorted(unknown))}, "invalid")
+    clean = {key: _clean_project_field(key, value) for key, value in changes.items()}
     with transaction.atomic():
         locked = _lock(project)
         if locked.status in (S.CANCELLED, S.EVALUATED):
             raise _err(_("项目已结束，不能再修改。"), "project_closed", status=409)
         before = snapshot(locked, SNAPSHOT_FIELDS)
-        for key, value in changes.items():
-            if key == "title_zh":
-                value = _text(value, key, max_length=200)
-            elif key in ("title_en", "community"):
-                value = _text(value, key, max_length=200, required=False)
-            elif key == "service_area" and value not in ServiceArea.values:
-                raise _err(_("请选择服务领域。"), "invalid_service_area", "service_area")
+        for key, value in clean.items():
             setattr(locked, key, value)
         _check_dates(locked.start_date, locked.end_date)
         locked.save()
@@ -263,6 +284,8 @@ def project_update(*, project: Project, actor: Any | None, **changes: Any) -> Pr
             before=before,
             after=snapshot(locked, SNAPSHOT_FIELDS),
         )
+        if locked.status != S.DRAFT:
+            project_index(locked)
     return locked
 
 
@@ -311,6 +334,7 @@ def project_transition(*, project: Project, to: str, actor: Any | None, reason: 
             before={"status": before},
             after={"status": target, "reason": reason},
         )
+        project_index(locked)
     project.status = locked.status
     return locked
 
@@ -323,8 +347,8 @@ def budget_line_add(*, project: Project, name: str, amount: int, actor: Any | No
     _amount(amount)
     with transaction.atomic():
         locked = _lock(project)
-        if locked.status not in (S.DRAFT, S.APPROVED, S.FUNDED, S.IN_PROGRESS):
-            raise _err(_("当前状态下不能修改预算。"), "project_closed", status=409)
+        if locked.status not in EDITABLE_STATUSES:
+            raise _err(_("项目筹资后不能再修改预算。"), "money_locked", status=409)
         line = BudgetLine.objects.create(project=locked, name=name, amount=amount)
         audit_record(
             actor=actor,
@@ -332,7 +356,71 @@ def budget_line_add(*, project: Project, name: str, amount: int, actor: Any | No
             obj=locked,
             after={"budget_line": line.pk, "name": name, "amount": amount},
         )
+        if locked.status != S.DRAFT:
+            project_index(locked)
     return line
+
+
+def budget_line_update(
+    *, line: BudgetLine, actor: Any | None, name: str | None = None, amount: int | None = None
+) -> BudgetLine:
+    """Rename a budget line or change its amount, before funding only (staff). The budget never drops below the
+    tranche amounts planned on milestones. Records ``project.budget_line.updated`` with before/after."""
+    new_name = _text(name, "name", max_length=200) if name is not None else None
+    new_amount = _amount(amount) if amount is not None else None
+    with transaction.atomic():
+        project = _lock(line.project)
+        locked = BudgetLine.objects.select_for_update().get(pk=line.pk)
+        if project.status not in EDITABLE_STATUSES:
+            raise _err(_("项目筹资后不能再修改预算。"), "money_locked", status=409)
+        before = {"budget_line": locked.pk, "name": locked.name, "amount": locked.amount}
+        locked.name = new_name if new_name is not None else locked.name
+        locked.amount = new_amount if new_amount is not None else locked.amount
+        _budget_covers_milestones(project, excluding=locked, adding=locked.amount)
+        locked.save(update_fields=["name", "amount"])
+        audit_record(
+            actor=actor,
+            action="project.budget_line.updated",
+            obj=project,
+            before=before,
+            after={"budget_line": locked.pk, "name": locked.name, "amount": locked.amount},
+        )
+        if project.status != S.DRAFT:
+            project_index(project)
+    return locked
+
+
+def budget_line_delete(*, line: BudgetLine, actor: Any | None) -> None:
+    """Delete a budget line before funding (staff), if nothing was paid or planned against it.
+    Records ``project.budget_line.deleted``."""
+    with transaction.atomic():
+        project = _lock(line.project)
+        locked = BudgetLine.objects.select_for_update().get(pk=line.pk)
+        if project.status not in EDITABLE_STATUSES:
+            raise _err(_("项目筹资后不能再修改预算。"), "money_locked", status=409)
+        if Tranche.objects.filter(budget_line=locked).exists() or Expense.objects.filter(budget_line=locked).exists():
+            raise _err(_("已有拨付或支出使用这个预算科目，不能删除。"), "budget_line_in_use", status=409)
+        _budget_covers_milestones(project, excluding=locked, adding=0)
+        before = {"budget_line": locked.pk, "name": locked.name, "amount": locked.amount}
+        locked.delete()
+        audit_record(actor=actor, action="project.budget_line.deleted", obj=project, before=before)
+        if project.status != S.DRAFT:
+            project_index(project)
+
+
+def _budget_covers_milestones(project: Project, *, excluding: BudgetLine, adding: int) -> None:
+    budget = sum(project.budget_lines.exclude(pk=excluding.pk).values_list("amount", flat=True)) + adding
+    planned = sum(project.milestones.values_list("amount", flat=True))
+    if planned > budget:
+        raise _err(
+            _("预算（%(budget)s）不能低于里程碑对应的拨付金额合计（%(planned)s）。")
+            % {"planned": money_format(planned), "budget": money_format(budget)},
+            "milestones_over_budget",
+            "amount",
+            status=409,
+        )
+    if budget <= 0 and project.status == S.APPROVED:
+        raise _err(_("已立项的项目至少需要一个预算科目。"), "no_budget", status=409)
 
 
 def _account_code(project: Project, suffix: str) -> str:
@@ -415,6 +503,8 @@ def funding_source_add(
             obj=locked,
             after={"funding_source": source.pk, "funder": funder_id, "amount": amount, "restricted": restricted},
         )
+        if locked.status != S.DRAFT:
+            project_index(locked)
     return source
 
 
@@ -499,23 +589,152 @@ def funds_receive(
                 before={"status": S.APPROVED},
                 after={"status": S.FUNDED, "reason": "first receipt"},
             )
+        project_index(locked)
     return row
 
 
 # --- Milestones and tranches ------------------------------------------------------------------------------------
 
 
-def milestone_add(*, project: Project, title: str, due_date: date, actor: Any | None) -> Milestone:
+EDITABLE_STATUSES = (S.DRAFT, S.APPROVED)  # money plans (milestone amounts, budget lines) change only before funding
+OPEN_STATUSES = (S.DRAFT, S.APPROVED, S.FUNDED, S.IN_PROGRESS)
+MILESTONE_FIELDS = ["title", "title_en", "due_date", "deliverable", "amount", "completed_on"]
+
+
+def _milestone_amount(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > MAX_FEN:
+        raise _err(_("金额必须是不小于零的整数（单位：分）且在允许范围内。"), "invalid_amount", "amount")
+    return value
+
+
+def _check_date(value: Any, field: str) -> date:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise _err(_("请输入有效日期（YYYY-MM-DD）。"), "invalid_date", field)
+    return value
+
+
+def _milestones_within_budget(project: Project, *, milestone: Milestone | None, amount: int) -> None:
+    """Planned tranches (milestone amounts) never add up to more than the budget."""
+    if amount == 0:
+        return
+    others = project.milestones.all()
+    if milestone is not None:
+        others = others.exclude(pk=milestone.pk)
+    planned = sum(others.values_list("amount", flat=True)) + amount
+    budget = sum(project.budget_lines.values_list("amount", flat=True))
+    if planned > budget:
+        raise _err(
+            _("里程碑对应的拨付金额合计（%(planned)s）超过项目预算（%(budget)s）。")
+            % {"planned": money_format(planned), "budget": money_format(budget)},
+            "milestones_over_budget",
+            "amount",
+            status=409,
+        )
+
+
+def milestone_add(
+    *,
+    project: Project,
+    title: str,
+    due_date: date,
+    actor: Any | None,
+    title_en: str = "",
+    deliverable: str = "",
+    amount: int = 0,
+) -> Milestone:
+    """Add a milestone: title (zh, and en), due date, deliverable and the tranche amount planned against it (fen,
+    0 for none). A planned amount is set only before funding and all planned amounts stay within the budget.
+    Staff or the implementer (the callers' permission). Records ``project.milestone.added``."""
     title = _text(title, "title", max_length=200)
+    title_en = _text(title_en, "title_en", max_length=200, required=False)
+    deliverable = _text(deliverable, "deliverable", max_length=2000, required=False)
+    _check_date(due_date, "due_date")
+    amount = _milestone_amount(amount)
     with transaction.atomic():
-        milestone = Milestone.objects.create(project=project, title=title, due_date=due_date)
+        locked = _lock(project)
+        if locked.status not in OPEN_STATUSES:
+            raise _err(_("项目已结束，不能再修改里程碑。"), "project_closed", status=409)
+        if amount and locked.status not in EDITABLE_STATUSES:
+            raise _err(_("项目筹资后不能再设定里程碑的拨付金额。"), "money_locked", "amount", status=409)
+        _milestones_within_budget(locked, milestone=None, amount=amount)
+        milestone = Milestone.objects.create(
+            project=locked, title=title, title_en=title_en, due_date=due_date, deliverable=deliverable, amount=amount
+        )
         audit_record(
             actor=actor,
             action="project.milestone.added",
-            obj=project,
-            after={"milestone": milestone.pk, "title": title, "due_date": due_date.isoformat()},
+            obj=locked,
+            after={"milestone": milestone.pk, **snapshot(milestone, MILESTONE_FIELDS)},
         )
     return milestone
+
+
+def milestone_update(*, milestone: Milestone, actor: Any | None, **changes: Any) -> Milestone:
+    """Edit a milestone (staff). Text and dates while the project is open; the planned tranche amount only
+    before funding, never below what tranches against it already ask for, and within the budget.
+    Records ``project.milestone.updated`` with before/after."""
+    unknown = set(changes) - {"title", "title_en", "due_date", "deliverable", "amount"}
+    if unknown:
+        raise _err(_("不能修改这些字段：%(fields)s。") % {"fields": ", ".join(sorted(unknown))}, "invalid")
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "title":
+            clean[key] = _text(value, key, max_length=200)
+        elif key == "title_en":
+            clean[key] = _text(value, key, max_length=200, required=False)
+        elif key == "deliverable":
+            clean[key] = _text(value, key, max_length=2000, required=False)
+        elif key == "due_date":
+            clean[key] = _check_date(value, key)
+        else:
+            clean[key] = _milestone_amount(value)
+    with transaction.atomic():
+        project = _lock(milestone.project)
+        locked = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if project.status not in OPEN_STATUSES:
+            raise _err(_("项目已结束，不能再修改里程碑。"), "project_closed", status=409)
+        before = snapshot(locked, MILESTONE_FIELDS)
+        if "amount" in clean and clean["amount"] != locked.amount:
+            if project.status not in EDITABLE_STATUSES:
+                raise _err(_("项目筹资后不能再修改里程碑的拨付金额。"), "money_locked", "amount", status=409)
+            asked = sum(locked.tranches.exclude(status=TrancheStatus.REJECTED).values_list("amount", flat=True))
+            if clean["amount"] and clean["amount"] < asked:
+                raise _err(
+                    _("拨付金额不能低于已申请的 %(asked)s。") % {"asked": money_format(asked)},
+                    "below_requested",
+                    "amount",
+                    status=409,
+                )
+            _milestones_within_budget(project, milestone=locked, amount=clean["amount"])
+        for key, value in clean.items():
+            setattr(locked, key, value)
+        locked.save()
+        audit_record(
+            actor=actor,
+            action="project.milestone.updated",
+            obj=project,
+            before={"milestone": locked.pk, **before},
+            after={"milestone": locked.pk, **snapshot(locked, MILESTONE_FIELDS)},
+        )
+    return locked
+
+
+def milestone_delete(*, milestone: Milestone, actor: Any | None) -> None:
+    """Delete a milestone (staff) that no tranche refers to, while the project is open; one with a planned
+    tranche amount only before funding. Records ``project.milestone.deleted`` with what it was."""
+    with transaction.atomic():
+        project = _lock(milestone.project)
+        locked = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if project.status not in OPEN_STATUSES:
+            raise _err(_("项目已结束，不能再修改里程碑。"), "project_closed", status=409)
+        if locked.tranches.exists():
+            raise _err(_("已有拨付关联这个里程碑，不能删除。"), "milestone_in_use", status=409)
+        if locked.amount and project.status not in EDITABLE_STATUSES:
+            raise _err(_("项目筹资后不能删除设有拨付金额的里程碑。"), "money_locked", status=409)
+        before = snapshot(locked, MILESTONE_FIELDS)
+        pk = locked.pk
+        locked.delete()
+        audit_record(actor=actor, action="project.milestone.deleted", obj=project, before={"milestone": pk, **before})
 
 
 def milestone_complete(*, milestone: Milestone, completed_on: date, actor: Any | None) -> Milestone:
@@ -555,6 +774,17 @@ def tranche_request(
     if project.status not in MONEY_STATUSES:
         raise _err(_("项目筹资完成并执行中才能申请拨付。"), "invalid_status", status=409)
     with transaction.atomic():
+        if milestone is not None and milestone.amount:
+            planned = Milestone.objects.select_for_update().get(pk=milestone.pk)
+            asked = sum(planned.tranches.exclude(status=TrancheStatus.REJECTED).values_list("amount", flat=True))
+            if asked + amount > planned.amount:
+                raise _err(
+                    _("超过里程碑对应的拨付金额：计划 %(planned)s，已申请 %(asked)s。")
+                    % {"planned": money_format(planned.amount), "asked": money_format(asked)},
+                    "milestone_amount_exceeded",
+                    "amount",
+                    status=409,
+                )
         tranche = Tranche.objects.create(
             project=project,
             title=title,
@@ -799,8 +1029,11 @@ def ambassador_assign(*, project: Project, user: Any, actor: Any | None) -> Amba
 
 def _photos(photos: list[tuple[str, IO[bytes]]] | None, actor: Any) -> list[uuid.UUID]:
     ids = []
-    for name, fileobj in photos or []:
-        file_id = _store(fileobj=fileobj, name=name, purpose=FilePurpose.PHOTO, actor=actor, required=False)
+    for n, (name, fileobj) in enumerate(photos or [], start=1):
+        # The original file name may carry a person's name; photos are stored as "photo-<n>.<ext>".
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        neutral = f"photo-{n}.{ext}" if ext.isalnum() and len(ext) <= 5 else f"photo-{n}"
+        file_id = _store(fileobj=fileobj, name=neutral, purpose=FilePurpose.PHOTO, actor=actor, required=False)
         if file_id:
             ids.append(file_id)
     return ids
@@ -839,6 +1072,34 @@ def site_visit_record(
         )
         audit_record(actor=ambassador, action="project.visit.recorded", obj=project, after={"visit": visit.pk})
     return visit
+
+
+def photo_visibility_set(*, project: Project, file_id: str, public: bool, actor: Any | None) -> None:
+    """Show (or stop showing) one site-visit or report photo of ``project`` on its public page. Staff only (the
+    callers' permission). Only the photo itself becomes public: never who took it, its file name, the visit's
+    private notes or any other document. Records ``project.photo.published`` / ``project.photo.unpublished``."""
+    try:
+        wanted = uuid.UUID(str(file_id))
+    except ValueError:
+        raise _err(_("未找到这张照片。"), "not_found", status=404) from None
+    with transaction.atomic():
+        locked = _lock(project)
+        holders: list[SiteVisit | ProgressReport] = [
+            *SiteVisit.objects.select_for_update().filter(project=locked, photo_ids__contains=[wanted]),
+            *ProgressReport.objects.select_for_update().filter(project=locked, photo_ids__contains=[wanted]),
+        ]
+        if not holders:
+            raise _err(_("未找到这张照片。"), "not_found", status=404)
+        for holder in holders:
+            shown = [x for x in holder.public_photo_ids if x != wanted]
+            holder.public_photo_ids = [*shown, wanted] if public else shown
+            holder.save(update_fields=["public_photo_ids"])
+        audit_record(
+            actor=actor,
+            action="project.photo.published" if public else "project.photo.unpublished",
+            obj=locked,
+            after={"photo": str(wanted)},
+        )
 
 
 # --- Progress, results, evaluation ------------------------------------------------------------------------------
@@ -1031,6 +1292,8 @@ __all__ = [
     "StoredFile",
     "ambassador_assign",
     "budget_line_add",
+    "budget_line_delete",
+    "budget_line_update",
     "evaluation_submit",
     "expense_report",
     "expense_review",
@@ -1039,6 +1302,9 @@ __all__ = [
     "indicator_set",
     "milestone_add",
     "milestone_complete",
+    "milestone_delete",
+    "milestone_update",
+    "photo_visibility_set",
     "project_create",
     "project_transition",
     "project_update",

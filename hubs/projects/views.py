@@ -37,7 +37,7 @@ from hubs.projects.public import public_detail_context
 from huoban.discovery.models import ServiceArea
 from huoban.errors import ApplicationError
 from huoban.identity.models import Organisation, User
-from huoban.storage.selectors import file_get
+from huoban.storage.selectors import file_can_view, file_get
 from huoban.storage.services import file_link
 
 
@@ -178,6 +178,8 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status_labels": dict(ProjectStatus.choices),
         "all_organisations": Organisation.objects.order_by("name")[:500] if permissions.STAFF_CAP in caps else [],
         "today": timezone.localdate(),
+        "money_editable": project.status in services.EDITABLE_STATUSES,
+        "project_open": project.status in services.OPEN_STATUSES,
     }
     return render(request, "projects/detail.html", context)
 
@@ -261,14 +263,118 @@ def milestone_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         pk,
-        lambda: services.milestone_add(
-            project=project,
-            title=request.POST.get("title", ""),
-            due_date=_date(request.POST.get("due_date", ""), "due_date"),
-            actor=request.user,
-        ),
+        lambda: services.milestone_add(project=project, actor=request.user, **_milestone_fields(request)),
         _("里程碑已添加。"),
     )
+
+
+def _milestone_fields(request: HttpRequest) -> dict[str, Any]:
+    amount = request.POST.get("amount", "").strip()
+    return {
+        "title": request.POST.get("title", ""),
+        "title_en": request.POST.get("title_en", ""),
+        "due_date": _date(request.POST.get("due_date", ""), "due_date"),
+        "deliverable": request.POST.get("deliverable", ""),
+        "amount": money_parse(amount, allow_zero=True) if amount else 0,
+    }
+
+
+def _milestone(project: Project, milestone_id: int) -> Milestone:
+    milestone = Milestone.objects.filter(project=project, pk=milestone_id).first()
+    if milestone is None:
+        raise Http404
+    return milestone
+
+
+@hub_view(public=True)
+@require_POST
+def milestone_edit(request: HttpRequest, pk: int, milestone_id: int) -> HttpResponse:
+    project, _caps = _project(request, pk, {permissions.STAFF_CAP})
+    milestone = _milestone(project, milestone_id)
+    return _run(
+        request,
+        pk,
+        lambda: services.milestone_update(milestone=milestone, actor=request.user, **_milestone_fields(request)),
+        _("里程碑已更新。"),
+    )
+
+
+@hub_view(public=True)
+@require_POST
+def milestone_delete(request: HttpRequest, pk: int, milestone_id: int) -> HttpResponse:
+    project, _caps = _project(request, pk, {permissions.STAFF_CAP})
+    milestone = _milestone(project, milestone_id)
+    return _run(
+        request, pk, lambda: services.milestone_delete(milestone=milestone, actor=request.user), _("里程碑已删除。")
+    )
+
+
+def _line(project: Project, line_id: int) -> BudgetLine:
+    line = BudgetLine.objects.filter(project=project, pk=line_id).first()
+    if line is None:
+        raise Http404
+    return line
+
+
+@hub_view(public=True)
+@require_POST
+def budget_line_edit(request: HttpRequest, pk: int, line_id: int) -> HttpResponse:
+    project, _caps = _project(request, pk, {permissions.STAFF_CAP})
+    line = _line(project, line_id)
+    return _run(
+        request,
+        pk,
+        lambda: services.budget_line_update(
+            line=line,
+            name=request.POST.get("name", ""),
+            amount=money_parse(request.POST.get("amount", ""), allow_zero=False),
+            actor=request.user,
+        ),
+        _("预算科目已更新。"),
+    )
+
+
+@hub_view(public=True)
+@require_POST
+def budget_line_delete(request: HttpRequest, pk: int, line_id: int) -> HttpResponse:
+    project, _caps = _project(request, pk, {permissions.STAFF_CAP})
+    line = _line(project, line_id)
+    return _run(request, pk, lambda: services.budget_line_delete(line=line, actor=request.user), _("预算科目已删除。"))
+
+
+@hub_view(public=True)
+def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff edit a project's description; the same checks as the API (``project_update``)."""
+    project, _caps = _project(request, pk, {permissions.STAFF_CAP})
+    context: dict[str, Any] = {"project": project, "areas": ServiceArea.choices, "data": None}
+    if request.method == "POST":
+        try:
+            count = request.POST.get("beneficiary_count", "0").strip() or "0"
+            if not count.isdigit():
+                raise ApplicationError(
+                    _("受益人数必须是不小于零的整数。"), code="invalid", extra={"field": "beneficiary_count"}
+                )
+            services.project_update(
+                project=project,
+                actor=request.user,
+                title_zh=request.POST.get("title_zh", ""),
+                title_en=request.POST.get("title_en", ""),
+                summary=request.POST.get("summary", ""),
+                service_area=request.POST.get("service_area", ""),
+                community=request.POST.get("community", ""),
+                beneficiaries=request.POST.get("beneficiaries", ""),
+                beneficiary_count=int(count),
+                start_date=_date(request.POST.get("start_date", ""), "start_date"),
+                end_date=_date(request.POST.get("end_date", ""), "end_date"),
+                private_notes=request.POST.get("private_notes", ""),
+            )
+        except ApplicationError as exc:
+            context["error"] = str(exc.message)
+            context["data"] = request.POST
+            return render(request, "projects/edit.html", context, status=400)
+        messages.success(request, _("项目已更新。"))
+        return _back(pk)
+    return render(request, "projects/edit.html", context)
 
 
 @hub_view(public=True)
@@ -489,6 +595,20 @@ def file_open(request: HttpRequest, pk: int, file_id: str) -> HttpResponse:
     return redirect(file_link(stored_file=stored, ttl_seconds=300, as_attachment=False))
 
 
+@hub_view(public=True)
+@require_POST
+def photo_visibility(request: HttpRequest, pk: int, file_id: str) -> HttpResponse:
+    """Staff choose whether a site-visit or report photo is shown on the public project page."""
+    project, _caps = _project(request, pk, {permissions.STAFF_CAP})
+    public = request.POST.get("public") == "1"
+    return _run(
+        request,
+        pk,
+        lambda: services.photo_visibility_set(project=project, file_id=file_id, public=public, actor=request.user),
+        _("照片已设为公开。") if public else _("照片已不再公开。"),
+    )
+
+
 # --- Public transparency pages ----------------------------------------------------------------------------------
 
 
@@ -514,6 +634,22 @@ def public_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if project is None:
         raise Http404
     return render(request, "projects/public_detail.html", public_detail_context(project))
+
+
+@hub_view(public=True)
+def public_photo(request: HttpRequest, pk: int, file_id: str) -> HttpResponse:
+    """A photo staff made public, on a public project: a short-lived link from the storage service, issued after
+    its permission check (the hub vouches: the photo is on this hub's public page)."""
+    project = selectors.public_project(pk=pk)
+    if project is None or file_id not in {p.file_id for p in selectors.public_photos(project=project)}:
+        raise Http404
+    stored = file_get(file_id=file_id)
+    hub_id = request.hub.pk  # type: ignore[attr-defined]
+    if stored is None or not file_can_view(stored_file=stored, user=None, viewer_hub_id=hub_id, hub_allowed=True):
+        raise Http404
+    if not stored.content_type.startswith("image/"):
+        raise Http404
+    return redirect(file_link(stored_file=stored, ttl_seconds=300, as_attachment=False))
 
 
 @hub_view(public=True)
