@@ -194,8 +194,12 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
     CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged only when it has finished, and requeued if its worker process dies, so a crash never loses
+# one; tasks are written to be idempotent because of it. On Redis a message whose worker vanished entirely (SIGKILL,
+# a lost node) comes back after the visibility timeout: longer than any task runs, short enough to matter.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("HUOBAN_TASK_VISIBILITY_SECONDS", 3600)}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None  # None: one per CPU
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our log format: every line names the hub schema
@@ -205,6 +209,7 @@ CELERY_BEAT_SCHEDULE = {
     "hubs-usage-refresh": {"task": "hubs.core.tasks.hubs_usage_refresh_all", "schedule": 3600.0},
     "spare-schemas-refill": {"task": "tenants.tasks.spare_schemas_refill", "schedule": 300.0},
     "billing-dunning-check": {"task": "billing.tasks.billing_dunning_check", "schedule": 3600.0},
+    "billing-stripe-events-retry": {"task": "billing.tasks.stripe_events_retry_pending", "schedule": 600.0},
     # Cross-hub discovery: a safety net behind the drain enqueued on every publish's commit (a lost message, a
     # broker outage), the nightly purge of tombstones no pending outbox row can still need, and the saved-search
     # digests at 08:00 (Celery's timezone follows TIME_ZONE, Asia/Shanghai).
