@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "huoban.web.middleware.RequestIdMiddleware",
     "tenants.middleware.HubRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "huoban.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "huoban.web.middleware.LanguageMiddleware",
@@ -283,6 +284,19 @@ SECURE_HSTS_PRELOAD = env_bool("HUOBAN_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every page (huoban.web.middleware.SecurityHeadersMiddleware): scripts only from our own
+# static files (no inline script anywhere; the API docs use drf-spectacular's split view for the same reason);
+# inline styles are allowed (style attributes in templates and htmx's indicator style) - they cannot run code.
+# Forms may post to the base domain and every hub host (sign-out goes to the base domain) and Stripe Checkout.
+_site_origins = f"{HUOBAN_URL_SCHEME}://{HUOBAN_BASE_DOMAIN}{_port} {HUOBAN_URL_SCHEME}://*.{HUOBAN_BASE_DOMAIN}{_port}"
+CONTENT_SECURITY_POLICY = env_str(
+    "HUOBAN_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
+    f"form-action 'self' {_site_origins} https://checkout.stripe.com",
+)
+HUOBAN_CSP_REPORT_ONLY = env_bool("HUOBAN_CSP_REPORT_ONLY", False)
+HUOBAN_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 # --- Internationalisation ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -368,6 +382,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "huoban.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies append to X-Forwarded-For in front of us. DRF's throttles read the client address from it;
+    # left unset they would take the whole header as the client's, so anyone could dodge a limit by sending a new
+    # one on each request. 0: REMOTE_ADDR only; behind the proxy of HUOBAN_BEHIND_PROXY, its one entry.
+    "NUM_PROXIES": env_int("HUOBAN_PROXY_COUNT", 1 if env_bool("HUOBAN_BEHIND_PROXY") else 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Huoban API",

@@ -68,3 +68,22 @@ class BadInputMiddleware:
 
             return error_400(request)
         return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django's SecurityMiddleware does not set: the Content-Security-Policy (``CONTENT_SECURITY_POLICY``;
+    sent as Report-Only with ``HUOBAN_CSP_REPORT_ONLY``) and a Permissions-Policy. A response that sets its own
+    policy (file downloads set a stricter one) keeps it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self.header = (
+            "Content-Security-Policy-Report-Only" if settings.HUOBAN_CSP_REPORT_ONLY else "Content-Security-Policy"
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            response.headers.setdefault(self.header, settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", settings.HUOBAN_PERMISSIONS_POLICY)
+        return response
