@@ -284,17 +284,12 @@ SECURE_HSTS_PRELOAD = env_bool("HUOBAN_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Content-Security-Policy on every page (huoban.web.middleware.SecurityHeadersMiddleware): scripts only from our own
-# static files (no inline script anywhere; the API docs use drf-spectacular's split view for the same reason);
-# inline styles are allowed (style attributes in templates and htmx's indicator style) - they cannot run code.
-# Forms may post to the base domain and every hub host (sign-out goes to the base domain) and Stripe Checkout.
-_site_origins = f"{HUOBAN_URL_SCHEME}://{HUOBAN_BASE_DOMAIN}{_port} {HUOBAN_URL_SCHEME}://*.{HUOBAN_BASE_DOMAIN}{_port}"
-CONTENT_SECURITY_POLICY = env_str(
-    "HUOBAN_CSP",
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
-    f"form-action 'self' {_site_origins} https://checkout.stripe.com",
-)
+# Content-Security-Policy on every page (huoban.web.middleware.SecurityHeadersMiddleware, which builds the default
+# from the site's address): scripts only from our own static files (no inline script anywhere; the API docs use
+# drf-spectacular's split view for the same reason); inline styles are allowed (style attributes in templates and
+# htmx's indicator style) - they cannot run code. Forms may post to the base domain and every hub host (sign-out
+# goes to the base domain) and Stripe Checkout. HUOBAN_CSP replaces the whole policy.
+CONTENT_SECURITY_POLICY = env_str("HUOBAN_CSP")
 HUOBAN_CSP_REPORT_ONLY = env_bool("HUOBAN_CSP_REPORT_ONLY", False)
 HUOBAN_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 

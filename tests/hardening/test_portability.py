@@ -190,6 +190,24 @@ def test_a_hub_exported_and_imported_into_another_database_verifies_and_matches(
     restored = Path(env["HUOBAN_MEDIA_ROOT"]) / key
     assert hashlib.sha256(restored.read_bytes()).hexdigest() == seeded["file_sha256"]
 
+    # Into an installation where the treasurer who posted is unknown and their id is taken: they get another id, so
+    # the entries naming them are re-sealed; the ledger verifies and the audit event keeps the source chain head.
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "UPDATE identity_user SET email = 'moved@elsewhere.test' WHERE email = %s", [cast_a.treasurer.email]
+        )
+    second = _manage(env, "hub_import", str(archive), "--slug", "sichuan-second")
+    assert second.returncode == 0 and "re-sealed" in second.stdout, second.stdout + second.stderr
+    verified = _manage(env, "ledger_verify", "--hub", "sichuan-second")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        assert _balances(cursor, "hub_sichuan_second") == source_balances
+        cursor.execute('SELECT hash FROM "hub_sichuan_second".ledger_chainhead')
+        assert cursor.fetchone()[0] != source_head[1]
+        cursor.execute("SELECT after FROM \"hub_sichuan_second\".audit_auditevent WHERE action = 'hubs.hub.imported'")
+        after = cursor.fetchone()[0]
+        assert after["resealed"] is True and after["source_ledger_head"] == source_head[1]
+
     # The same slug again is refused, and changes nothing.
     again = _manage(env, "hub_import", str(archive), "--slug", "sichuan-restored")
     assert again.returncode != 0 and "slug_taken" in again.stderr

@@ -44,7 +44,7 @@ def test_api_answers_and_docs_carry_the_policy_and_the_docs_script_is_a_file(cli
 
 
 def test_report_only_mode_for_a_cautious_rollout(client_for, settings):
-    settings.HUOBAN_CSP_REPORT_ONLY = True  # read when a client builds its middleware chain
+    settings.HUOBAN_CSP_REPORT_ONLY = True
     response = client_for(None).get("/")
 
     assert "Content-Security-Policy-Report-Only" in response
@@ -73,3 +73,9 @@ def test_a_forged_x_forwarded_for_does_not_open_a_new_throttle_bucket(rf):
     second = rf.get("/api/v1/discover", HTTP_X_FORWARDED_FOR="5.6.7.8", REMOTE_ADDR="203.0.113.9")
 
     assert throttle.get_ident(first) == throttle.get_ident(second) == "203.0.113.9"
+
+
+def test_the_policy_follows_the_site_address_it_is_served_on(client_for, settings):
+    settings.HUOBAN_URL_PORT = 8123  # the browser tests' live server, say: sign-in redirects there must be allowed
+    policy = _directives(client_for(None).get("/")["Content-Security-Policy"])
+    assert "http://*.huoban.localhost:8123" in policy["form-action"]
