@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import stripe
@@ -91,6 +92,23 @@ def stripe_event_process(*, event_pk: int) -> str:
 
 def stripe_event_failed(*, event_pk: int, error: str) -> None:
     StripeEvent.objects.filter(pk=event_pk).update(error=error[:2000])
+
+
+def stripe_events_requeue(*, older_than: timedelta, limit: int = 500) -> int:
+    """Enqueue again the stored events still unprocessed ``older_than`` after they arrived: Stripe (needed by some
+    events) or the broker was down for longer than the task's own retries, or a message was lost. Processing is
+    idempotent (the row is locked and marked), so an event enqueued twice is applied once. Returns how many."""
+    from billing.tasks import stripe_event_process_task
+
+    cutoff = timezone.now() - older_than
+    pending = list(
+        StripeEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("created", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in pending:
+        enqueue_on_commit(stripe_event_process_task, event_pk=pk)
+    return len(pending)
 
 
 def _object(row: StripeEvent) -> dict[str, Any]:

@@ -6,6 +6,7 @@ All of them work on public-schema records and take ids, never objects.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -32,6 +33,15 @@ def stripe_event_process_task(self, *, event_pk: int) -> str:
         if self.request.is_eager:
             raise
         raise self.retry(exc=exc, countdown=min(3600, 30 * 2**self.request.retries)) from exc
+
+
+@shared_task(acks_late=True)
+def stripe_events_retry_pending() -> int:
+    """Periodic (beat): stored Stripe events still unprocessed after ten minutes are enqueued again."""
+    requeued = events.stripe_events_requeue(older_than=timedelta(minutes=10))
+    if requeued:
+        logger.info("stripe events enqueued again: %s", requeued)
+    return requeued
 
 
 @shared_task(acks_late=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -340,3 +341,70 @@ def _verify(batch_size: int) -> LedgerVerification:
         first_bad=first_bad,
         problems=tuple(problems),
     )
+
+
+# --- archives (hubs.core.portability) -------------------------------------------------------------------------
+
+
+def _archived_hashes(
+    *, transactions: list[dict[str, Any]], entries: list[dict[str, Any]]
+) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each archived entry (rows as ``row_to_json`` wrote them, in ``seq`` order) with the hash its content and
+    position give, chained from the genesis hash."""
+    by_id = {row["id"]: row for row in transactions}
+    previous = GENESIS_HASH
+    for entry in entries:
+        txn = by_id[entry["transaction_id"]]
+        body = entry_body(
+            account_id=entry["account_id"],
+            amount=entry["amount"],
+            currency=entry["currency"],
+            purpose=entry["purpose"],
+            transaction_id=txn["id"],
+            idempotency_key=txn["idempotency_key"],
+            transaction_currency=txn["currency"],
+            memo=txn["memo"],
+            source=txn["source"],
+            subject=txn["subject"],
+            occurred_at=datetime.fromisoformat(txn["occurred_at"]),
+            created_at=datetime.fromisoformat(txn["created_at"]),
+            created_by_id=txn["created_by_id"],
+            reverses_id=txn["reverses_id"],
+        )
+        previous = chain_hash(previous, entry_canonical(seq=entry["seq"], body=body))
+        yield entry, previous
+
+
+def archived_chain_check(*, transactions: list[dict[str, Any]], entries: list[dict[str, Any]]) -> str | None:
+    """Verify an archived hub's hash chain before it is restored: None if intact, else what is wrong."""
+    entries.sort(key=lambda e: e["seq"])
+    for position, (entry, expected) in enumerate(_archived_hashes(transactions=transactions, entries=entries), 1):
+        if entry["seq"] != position:
+            return f"sequence gap before seq {entry['seq']}"
+        if entry["hash"] != expected:
+            return f"hash mismatch at entry #{entry['id']} (seq {entry['seq']})"
+    return None
+
+
+def archived_chain_reseal(
+    *, transactions: list[dict[str, Any]], entries: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], tuple[int, str] | None, bool]:
+    """Re-hash archived entries against ``transactions`` as they will be restored (people's ids remapped).
+
+    Returns the entries to insert, the new chain head (None when nothing changed) and whether anything changed.
+    Only an import calls this, after ``archived_chain_check`` passed on the archive as written, and records the
+    source chain head in an audit event, so a re-sealed chain stays traceable to the one it replaces.
+    """
+    entries.sort(key=lambda e: e["seq"])
+    result: list[dict[str, Any]] = []
+    changed = False
+    last = ""
+    for entry, expected in _archived_hashes(transactions=transactions, entries=entries):
+        if entry["hash"] != expected:
+            changed = True
+            entry = {**entry, "hash": expected}
+        result.append(entry)
+        last = expected
+    if not changed:
+        return result, None, False
+    return result, (result[-1]["seq"], last), True

@@ -3,6 +3,8 @@
     huoban serve [--port 8000] [--demo]   migrate, optionally seed the demo, then serve (gunicorn)
     huoban worker | beat                  Celery worker / scheduler (needs REDIS_URL)
     huoban hub create SLUG --name ...     provision one hub
+    huoban hub export SLUG ARCHIVE        write one hub's portable archive (--with-files for the bytes)
+    huoban hub import ARCHIVE --slug NEW  restore an archive as a new hub (all or nothing)
     huoban hubs migrate                   migrate the public schema, the template, then every hub in parallel
     huoban demo                           seed two demo hubs shaped like the Sichuan and Shangcheng hubs
     huoban manage ARGS...                 any Django management command
@@ -81,7 +83,13 @@ def _celery(kind: str, extra: list[str]) -> None:
         app.start(["beat", "--loglevel=INFO", *extra])
 
 
-PASSTHROUGH = {("hub", "create"): "hub_create", ("hubs", "migrate"): "hubs_migrate", ("demo",): "demo"}
+PASSTHROUGH = {
+    ("hub", "create"): "hub_create",
+    ("hub", "export"): "hub_export",
+    ("hub", "import"): "hub_import",
+    ("hubs", "migrate"): "hubs_migrate",
+    ("demo",): "demo",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

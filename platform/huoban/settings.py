@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "huoban.web.middleware.RequestIdMiddleware",
     "tenants.middleware.HubRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "huoban.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "huoban.web.middleware.LanguageMiddleware",
@@ -194,8 +195,12 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
     CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged only when it has finished, and requeued if its worker process dies, so a crash never loses
+# one; tasks are written to be idempotent because of it. On Redis a message whose worker vanished entirely (SIGKILL,
+# a lost node) comes back after the visibility timeout: longer than any task runs, short enough to matter.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("HUOBAN_TASK_VISIBILITY_SECONDS", 3600)}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None  # None: one per CPU
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our log format: every line names the hub schema
@@ -205,6 +210,7 @@ CELERY_BEAT_SCHEDULE = {
     "hubs-usage-refresh": {"task": "hubs.core.tasks.hubs_usage_refresh_all", "schedule": 3600.0},
     "spare-schemas-refill": {"task": "tenants.tasks.spare_schemas_refill", "schedule": 300.0},
     "billing-dunning-check": {"task": "billing.tasks.billing_dunning_check", "schedule": 3600.0},
+    "billing-stripe-events-retry": {"task": "billing.tasks.stripe_events_retry_pending", "schedule": 600.0},
     # Cross-hub discovery: a safety net behind the drain enqueued on every publish's commit (a lost message, a
     # broker outage), the nightly purge of tombstones no pending outbox row can still need, and the saved-search
     # digests at 08:00 (Celery's timezone follows TIME_ZONE, Asia/Shanghai).
@@ -278,6 +284,14 @@ SECURE_HSTS_PRELOAD = env_bool("HUOBAN_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every page (huoban.web.middleware.SecurityHeadersMiddleware, which builds the default
+# from the site's address): scripts only from our own static files (no inline script anywhere; the API docs use
+# drf-spectacular's split view for the same reason); inline styles are allowed (style attributes in templates and
+# htmx's indicator style) - they cannot run code. Forms may post to the base domain and every hub host (sign-out
+# goes to the base domain) and Stripe Checkout. HUOBAN_CSP replaces the whole policy.
+CONTENT_SECURITY_POLICY = env_str("HUOBAN_CSP")
+HUOBAN_CSP_REPORT_ONLY = env_bool("HUOBAN_CSP_REPORT_ONLY", False)
+HUOBAN_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 # --- Internationalisation ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -363,6 +377,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "huoban.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies append to X-Forwarded-For in front of us. DRF's throttles read the client address from it;
+    # left unset they would take the whole header as the client's, so anyone could dodge a limit by sending a new
+    # one on each request. 0: REMOTE_ADDR only; behind the proxy of HUOBAN_BEHIND_PROXY, its one entry.
+    "NUM_PROXIES": env_int("HUOBAN_PROXY_COUNT", 1 if env_bool("HUOBAN_BEHIND_PROXY") else 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Huoban API",

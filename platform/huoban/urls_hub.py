@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from huoban.web import views as web_views
 
@@ -21,7 +21,7 @@ api_v1: list[URLPattern | URLResolver] = [
     # The index is cross-hub public data; a hub's users search it from their own host too.
     path("", include("huoban.discovery.api_urls")),
     path("schema", SpectacularAPIView.as_view(urlconf=settings.ROOT_URLCONF), name="api-schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 urlpatterns = [

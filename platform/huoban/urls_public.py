@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from huoban.web import views as web_views
 
@@ -16,7 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("huoban.discovery.api_urls")),
     path("", include("tenants.applications.api_urls")),
     path("schema", SpectacularAPIView.as_view(urlconf=settings.PUBLIC_SCHEMA_URLCONF), name="api-schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
 

@@ -272,7 +272,16 @@ def file_store(
                     )
                 content = File(spooled, name=key)
                 content.content_type = content_type  # type: ignore[attr-defined]  # S3 sends it as ContentType
-                saved_key = _storage().save(key, content)
+                try:
+                    saved_key = _storage().save(key, content)
+                except Exception as exc:  # S3 or the disk unreachable: nothing was stored, the row is not made
+                    logger.warning("storing %s failed: %r", key, exc)
+                    raise ApplicationError(
+                        _("文件存储服务暂时不可用，文件没有保存，请稍后重试。"),
+                        code="storage_unavailable",
+                        status=503,
+                        extra={"field": "file"},
+                    ) from exc
                 stored = StoredFile.objects.create(
                     id=file_id,
                     hub_id=scope.hub_id,

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from django.db import connection
+import sys
+
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 
@@ -49,7 +53,37 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(request, "web/message.html", {"title": _("未找到"), "message": message}, status=404)
 
 
+def _database_unreachable() -> bool:
+    """Whether the exception being handled is the database going away (refused, dropped, restarted)."""
+    exc: BaseException | None = sys.exc_info()[1]
+    while exc is not None:
+        if isinstance(exc, OperationalError | InterfaceError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def service_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 while the database cannot be reached: rendered without touching it (no session, no user, no hub), with
+    Retry-After; the next request reconnects (CONN_HEALTH_CHECKS), so the site recovers by itself."""
+    message = _("服务暂时不可用，请稍后再试。")
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"code": "service_unavailable", "message": message, "extra": {}}, status=503
+        )
+    else:
+        html = render_to_string(
+            "web/service_unavailable.html",
+            {"title": _("暂时无法访问"), "message": message, "language": translation.get_language()},
+        )
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = "30"
+    return response
+
+
 def error_500(request: HttpRequest) -> HttpResponse:
+    if _database_unreachable():
+        return service_unavailable(request)
     message = _("服务器出错了，我们已记录下来。请稍后再试。")
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "server_error", "message": message, "extra": {}}, status=500)
