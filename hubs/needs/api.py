@@ -400,13 +400,16 @@ class SupportView(ResidentView):
     @extend_schema(request=None, responses={201: OBJ})
     def post(self, request: Request, pk: int, idea_id: int) -> Response:
         rate_check(request, group="SupportView", setting="HUOBAN_NEEDS_SUPPORT_RATE", default="600/m")
-        notice_round, idea = _round_idea(pk, idea_id)
-        services.support_add(
-            notice_round=notice_round, idea=idea, resident=self.resident(), ip=request.META.get("REMOTE_ADDR", "")
+        idea = selectors.support_target(round_id=pk, idea_id=idea_id)
+        if idea is None or idea.notice_round is None:
+            raise exceptions.NotFound()
+        added = services.support_add(
+            notice_round=idea.notice_round,
+            idea=idea,
+            resident=self.resident(),
+            ip=request.META.get("REMOTE_ADDR", ""),
         )
-        return Response(
-            {"supported": True, "supports": selectors.support_count(idea=idea)}, status=status.HTTP_201_CREATED
-        )
+        return Response({"supported": True, "supports": added.idea_supports}, status=status.HTTP_201_CREATED)
 
 
 class ObjectionView(ResidentView):
