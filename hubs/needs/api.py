@@ -714,7 +714,7 @@ def flag_staff(row: selectors.FlagRow, *, reviewer_names: dict[int, str], suppor
 
 def _reviewer_names(flags: list[SupportFlag]) -> dict[int, str]:
     ids = {f.reviewed_by_id for f in flags if f.reviewed_by_id}
-    return {u.pk: u.name or u.email for u in User.objects.filter(pk__in=ids)} if ids else {}
+    return {u.pk: u.name or u.email or "" for u in User.objects.filter(pk__in=ids)} if ids else {}
 
 
 class NoteIn(serializers.Serializer):

@@ -49,7 +49,7 @@ MONEY_ROLES = frozenset(STAFF | {HubRole.TREASURER})
 
 
 def _act(request: HttpRequest, action: Callable[[], Any], ok: str, back: str, done: str = "") -> HttpResponse:
-    """Run one service call and show its message: on success go to ``done`` (default ``back``), on refusal to ``back``."""
+    """Run one service call and show its message; then to ``done`` (default ``back``), or ``back`` if refused."""
     try:
         action()
     except ApplicationError as exc:
