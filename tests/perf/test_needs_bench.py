@@ -8,10 +8,14 @@ the same requests must all be refused as duplicates. Two servers, in the same ru
 - ``threaded``: Django's threaded WSGI server inside the test process, 16 requests at a time, a new database
   connection per request (the test settings) — the set-up of the first measurement;
 - ``gunicorn``: ``gunicorn huoban.wsgi`` with several sync worker processes (``NEEDS_BENCH_GUNICORN_WORKERS``,
-  default 4) and persistent database connections (``DATABASE_CONN_MAX_AGE=60``, the production default).
+  default 4) and persistent database connections (``DATABASE_CONN_MAX_AGE=60``, the production default);
+- ``gunicorn-base`` (only with ``NEEDS_BENCH_BASE=<dir>``): the same gunicorn serving the code exported in
+  ``<dir>`` (``git archive <commit> | tar -x -C <dir>``), to compare an older support path in the same run.
 
-Prints supports per second, p50/p95 latency per request, and the database queries one support costs (counted in
-process through the test client on the same URL).
+``NEEDS_BENCH_SERVERS`` picks the servers (default ``threaded,gunicorn``). Prints supports per second, p50/p95
+latency per request, and the database statements one support costs (counted in process through the test client
+on the same URL). With pyinstrument installed and ``NEEDS_BENCH_PROFILE=1``, 200 supports through the test client
+are profiled and the profile printed.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ RESIDENTS = int(os.environ.get("NEEDS_BENCH_RESIDENTS", "200"))
 PROJECTS = int(os.environ.get("NEEDS_BENCH_PROJECTS", "50"))
 WORKERS = int(os.environ.get("NEEDS_BENCH_WORKERS", "16"))
 GUNICORN_WORKERS = int(os.environ.get("NEEDS_BENCH_GUNICORN_WORKERS", "4"))
+BASE = os.environ.get("NEEDS_BENCH_BASE", "")
+SERVERS = [s for s in os.environ.get("NEEDS_BENCH_SERVERS", "threaded,gunicorn").split(",") if s] + (
+    ["gunicorn-base"] if BASE else []
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,10 +61,12 @@ def _threaded(settings) -> Iterator[int]:  # type: ignore[no-untyped-def]
         def log_message(self, *args: object) -> None:
             pass
 
+    class Server(ThreadedWSGIServer):
+        request_queue_size = 1024  # listen() backlog: read when the socket is bound, so it must be the class's
+
     settings.HUOBAN_NEEDS_SUPPORT_RATE = "1000000/m"
     settings.DEBUG = False
-    srv = ThreadedWSGIServer(("127.0.0.1", 0), Quiet, allow_reuse_address=True)
-    srv.request_queue_size = 512
+    srv = Server(("127.0.0.1", 0), Quiet, allow_reuse_address=True)
     inner = get_wsgi_application()
     # The database is shared (max_connections 100, other suites running): at most WORKERS requests are handled at
     # once, like a gunicorn with that many threads; the other connections wait in the server's accept queue.
@@ -83,8 +93,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _gunicorn() -> Iterator[int]:
+def _gunicorn(root: Path = ROOT) -> Iterator[int]:
     port = _free_port()
+    settings_module = root / "tests/perf/gunicorn_settings.py"
+    if not settings_module.exists():  # an older export: the settings of this benchmark's workers
+        settings_module.write_text((ROOT / "tests/perf/gunicorn_settings.py").read_text())
     db = django_settings.DATABASES["default"]
     env = {
         **os.environ,
@@ -93,7 +106,7 @@ def _gunicorn() -> Iterator[int]:
         "DATABASE_CONN_MAX_AGE": "60",
         "SECRET_KEY": django_settings.SECRET_KEY,  # the sessions the benchmark made are signed with it
         "HUOBAN_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'platform'}",
+        "PYTHONPATH": f"{root}{os.pathsep}{root / 'platform'}",
     }
     process = subprocess.Popen(
         [
@@ -106,7 +119,7 @@ def _gunicorn() -> Iterator[int]:
             "--timeout=120",
             "--log-level=warning",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
     )
     try:
@@ -125,14 +138,16 @@ def _gunicorn() -> Iterator[int]:
         process.wait(timeout=30)
 
 
-@pytest.fixture(params=["threaded", "gunicorn"])
+@pytest.fixture(params=SERVERS)
 def server(request, committed_db, settings) -> Iterator[tuple[str, int]]:  # type: ignore[no-untyped-def]
     if request.param == "threaded":
-        for port in _threaded(settings):
-            yield "threaded", port
+        ports = _threaded(settings)
+    elif request.param == "gunicorn-base":
+        ports = _gunicorn(Path(BASE).resolve())
     else:
-        for port in _gunicorn():
-            yield "gunicorn", port
+        ports = _gunicorn()
+    for port in ports:
+        yield request.param, port
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -151,6 +166,23 @@ def _queries_per_support(hub: Hub, round_id: int, idea_id: int, session_key: str
     return len(queries.captured_queries)
 
 
+def _profile(hub: Hub, round_id: int, idea_ids: list[int], session_keys: list[str]) -> None:
+    """pyinstrument over supports through the test client (in process, no HTTP), when asked for."""
+    if os.environ.get("NEEDS_BENCH_PROFILE") != "1":
+        return
+    from pyinstrument import Profiler
+
+    client = Client(HTTP_HOST=hub.host)
+    with Profiler(interval=0.0005) as profiler:
+        for key in session_keys:
+            client.cookies[django_settings.SESSION_COOKIE_NAME] = key
+            for idea_id in idea_ids:
+                response = client.post(f"/api/v1/needs/rounds/{round_id}/ideas/{idea_id}/support")
+                assert response.status_code == 201, response.content
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+@pytest.mark.timeout(3600)
 def test_residents_support_projects_concurrently(server) -> None:  # type: ignore[no-untyped-def]
     from huoban.identity.models import User
 
@@ -160,17 +192,20 @@ def test_residents_support_projects_concurrently(server) -> None:  # type: ignor
     store = import_module(django_settings.SESSION_ENGINE).SessionStore
     with hub:
         notice_round = open_round(None, title="压测公示")
-        ideas = [idea_walk(cast, "on_notice", notice_round=notice_round, budget=100_000) for _ in range(PROJECTS + 1)]
-        probe_idea = ideas.pop()
+        ideas = [idea_walk(cast, "on_notice", notice_round=notice_round, budget=100_000) for _ in range(PROJECTS + 5)]
+        probe_ideas = ideas[PROJECTS:]
+        ideas = ideas[:PROJECTS]
         stamp = int(time.time()) % 10**4
         cookies = []
-        for i in range(RESIDENTS):
+        for i in range(RESIDENTS + 40):
             resident = verified_resident(f"186{stamp:04d}{i:04d}")
             session = store()
             session[f"needs_resident_id:{hub.pk}"] = resident.pk
             session.create()
             cookies.append(session.session_key)
-    queries = _queries_per_support(hub, notice_round.pk, probe_idea.pk, cookies[0])
+    queries = _queries_per_support(hub, notice_round.pk, probe_ideas[0].pk, cookies[0])
+    _profile(hub, notice_round.pk, [i.pk for i in probe_ideas], cookies[RESIDENTS:])
+    cookies = cookies[:RESIDENTS]
     paths = [f"/api/v1/needs/rounds/{notice_round.pk}/ideas/{idea.pk}/support" for idea in ideas]
 
     def wave() -> tuple[Counter[int], float, list[float]]:
@@ -214,12 +249,13 @@ def test_residents_support_projects_concurrently(server) -> None:  # type: ignor
     with hub:
         counts = [selectors.support_count(idea=idea) for idea in ideas]
     total = RESIDENTS * PROJECTS
-    workers = f"{GUNICORN_WORKERS} sync workers" if mode == "gunicorn" else f"{WORKERS} threads"
+    workers = f"{GUNICORN_WORKERS} sync workers" if mode.startswith("gunicorn") else f"{WORKERS} threads"
     print(
         f"\nneeds supports [{mode}, {workers}, load {load:.1f}]: {RESIDENTS} residents x {PROJECTS} projects = "
         f"{total} supports over HTTP in {seconds:.1f} s = {total / seconds:.0f} supports/s; "
         f"p50 {_percentile(latencies, 0.5):.0f} ms, p95 {_percentile(latencies, 0.95):.0f} ms; "
-        f"{queries} queries per support; statuses {dict(first)}; every project exactly {RESIDENTS}: "
+        f"{queries} queries per support{' with this checkout (not the base)' if mode == 'gunicorn-base' else ''}; "
+        f"statuses {dict(first)}; every project exactly {RESIDENTS}: "
         f"{set(counts) == {RESIDENTS}}"
     )
     assert first == Counter({201: total}), first
