@@ -40,7 +40,7 @@ from hubs.needs.models import (
 )
 from hubs.needs.permissions import OnHub, can_claim_for, remember_resident, request_resident
 from huoban.errors import ApplicationError
-from huoban.identity.models import Organisation
+from huoban.identity.models import Organisation, User
 from tenants.models import HubRole
 
 REVIEWERS = frozenset({HubRole.REVIEWER, HubRole.HUB_ADMIN, HubRole.STAFF})
@@ -400,13 +400,16 @@ class SupportView(ResidentView):
     @extend_schema(request=None, responses={201: OBJ})
     def post(self, request: Request, pk: int, idea_id: int) -> Response:
         rate_check(request, group="SupportView", setting="HUOBAN_NEEDS_SUPPORT_RATE", default="600/m")
-        notice_round, idea = _round_idea(pk, idea_id)
-        services.support_add(
-            notice_round=notice_round, idea=idea, resident=self.resident(), ip=request.META.get("REMOTE_ADDR", "")
+        idea = selectors.support_target(round_id=pk, idea_id=idea_id)
+        if idea is None or idea.notice_round is None:
+            raise exceptions.NotFound()
+        added = services.support_add(
+            notice_round=idea.notice_round,
+            idea=idea,
+            resident=self.resident(),
+            ip=request.META.get("REMOTE_ADDR", ""),
         )
-        return Response(
-            {"supported": True, "supports": selectors.support_count(idea=idea)}, status=status.HTTP_201_CREATED
-        )
+        return Response({"supported": True, "supports": added.idea_supports}, status=status.HTTP_201_CREATED)
 
 
 class ObjectionView(ResidentView):
@@ -671,6 +674,77 @@ class ObjectionAnswerView(HubAPIView):
             objection=objection, answer=_data(request).get("answer", ""), actor=request.user
         )
         return Response(objection_public(objection))
+
+
+def flag_staff(row: selectors.FlagRow, *, reviewer_names: dict[int, str], supports: int = 0) -> dict[str, Any]:
+    """A flag for staff: counts of the supports it covers and, with ``supports``, the first that many of them
+    (residents by record number and masked phone)."""
+    flag = row.flag
+    data: dict[str, Any] = {
+        "id": flag.pk,
+        "round": flag.notice_round_id,
+        "kind": flag.kind,
+        "kind_label": flag.get_kind_display(),
+        "prefix": flag.prefix,
+        "first_seen_at": flag.first_seen_at,
+        "supports": row.supports,
+        "residents": row.residents,
+        "ideas": row.ideas,
+        "last_support_at": row.last_support_at,
+        "reviewed_at": flag.reviewed_at,
+        "reviewed_by": reviewer_names.get(flag.reviewed_by_id or 0) if flag.reviewed_by_id else None,
+        "note": flag.note,
+    }
+    if supports:
+        data["support_list"] = [
+            {
+                "id": s.pk,
+                "idea": s.idea_id,
+                "idea_title": s.idea.title,
+                "resident": s.resident_id,
+                "phone": mask_phone(s.resident.phone),
+                "ip_prefix": s.ip_prefix,
+                "phone_prefix": s.phone_prefix,
+                "created_at": s.created_at,
+            }
+            for s in selectors.flag_supports(flag=flag)[:supports]
+        ]
+    return data
+
+
+def _reviewer_names(flags: list[SupportFlag]) -> dict[int, str]:
+    ids = {f.reviewed_by_id for f in flags if f.reviewed_by_id}
+    return {u.pk: u.name or u.email or "" for u in User.objects.filter(pk__in=ids)} if ids else {}
+
+
+class NoteIn(serializers.Serializer):
+    note = serializers.CharField(max_length=500)
+
+
+class RoundFlagsView(HubAPIView):
+    """Staff: a round's flags with their counts and the first 100 supports each covers."""
+
+    hub_roles = STAFF
+
+    @extend_schema(responses={200: OBJ_LIST}, operation_id="needs_round_flags_list")
+    def get(self, request: Request, pk: int) -> Response:
+        notice_round = get_object_or_404(NoticeRound, pk=pk)
+        rows = selectors.round_flags(notice_round=notice_round)
+        names = _reviewer_names([r.flag for r in rows])
+        return Response([flag_staff(r, reviewer_names=names, supports=100) for r in rows])
+
+
+class FlagReviewView(HubAPIView):
+    """Staff mark a flag reviewed with a note (again: the note is replaced); audited."""
+
+    hub_roles = STAFF
+
+    @extend_schema(request=NoteIn, responses={200: OBJ})
+    def post(self, request: Request, pk: int) -> Response:
+        flag = get_object_or_404(SupportFlag, pk=pk)
+        flag = services.flag_review(flag=flag, note=_valid(NoteIn, request)["note"], actor=request.user)
+        (row,) = [r for r in selectors.round_flags(notice_round=flag.notice_round) if r.flag.pk == flag.pk]
+        return Response(flag_staff(row, reviewer_names=_reviewer_names([flag])))
 
 
 class FlagListView(HubAPIView):

@@ -287,13 +287,17 @@ class FlagKind(models.TextChoices):
 
 
 class SupportFlag(models.Model):
-    """A suspicious burst of supports for staff to look at; the supports themselves are kept and counted."""
+    """A suspicious burst of supports for staff to look at; the supports themselves are kept and counted.
+
+    Which supports a flag covers is not stored: they are the round's supports whose ``ip_prefix`` (``ip_range``)
+    or ``phone_prefix`` (``phone_prefix``) equals ``prefix``."""
 
     notice_round = models.ForeignKey(NoticeRound, on_delete=models.CASCADE, related_name="flags")
     kind = models.CharField(_("类型"), max_length=16, choices=FlagKind.choices)
     prefix = models.CharField(_("来源"), max_length=64)
     first_seen_at = models.DateTimeField(_("发现时间"), auto_now_add=True)
     reviewed_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+    reviewed_by = user_ref(_("核查人"))
     note = models.CharField(_("核查说明"), max_length=500, blank=True)
 
     class Meta:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connection as db_connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
 from hubs.needs.models import (
     Category,
@@ -15,6 +16,7 @@ from hubs.needs.models import (
     Claim,
     ClaimStatus,
     Fair,
+    FlagKind,
     IdeaScore,
     IdeaStatus,
     Need,
@@ -22,6 +24,8 @@ from hubs.needs.models import (
     NoticeRound,
     ProjectIdea,
     ReviewCriterion,
+    Support,
+    SupportFlag,
 )
 
 SIMILARITY_THRESHOLD = 0.2
@@ -149,8 +153,100 @@ def round_ranking(*, notice_round: NoticeRound) -> list[ProjectIdea]:
     )
 
 
+def support_target(*, round_id: int, idea_id: int) -> ProjectIdea | None:
+    """The idea a support is for, with its round, in one query and only the columns ``support_add`` checks."""
+    return (
+        ProjectIdea.objects.select_related("notice_round")
+        .only(
+            "id",
+            "status",
+            "notice_round_id",
+            "notice_round__starts_at",
+            "notice_round__ends_at",
+            "notice_round__closed_at",
+            "notice_round__support_limit",
+        )
+        .filter(pk=idea_id, notice_round_id=round_id)
+        .first()
+    )
+
+
 def support_count(*, idea: ProjectIdea) -> int:
     return idea.supports.count()
+
+
+def flag_field(kind: str) -> str:
+    """The support column a flag of ``kind`` matches its prefix against."""
+    return "ip_prefix" if kind == FlagKind.IP_RANGE else "phone_prefix"
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    """A flag with the counts of the supports it covers (every support of the round from its source)."""
+
+    flag: SupportFlag
+    supports: int
+    residents: int
+    ideas: int
+    last_support_at: datetime | None
+
+
+def round_flags(*, notice_round: NoticeRound) -> list[FlagRow]:
+    """The round's flags, unreviewed first and newest first, with their counts (two grouped queries, one per
+    kind, whatever the number of flags)."""
+    flags = list(
+        SupportFlag.objects.filter(notice_round=notice_round).order_by(
+            F("reviewed_at").asc(nulls_first=True), "-first_seen_at", "-pk"
+        )
+    )
+    counts: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind in FlagKind.values:
+        prefixes = [f.prefix for f in flags if f.kind == kind]
+        if not prefixes:
+            continue
+        field = flag_field(kind)
+        grouped = (
+            Support.objects.filter(notice_round=notice_round, **{f"{field}__in": prefixes})
+            .values(field)
+            .annotate(
+                n=Count("pk"),
+                residents=Count("resident_id", distinct=True),
+                ideas=Count("idea_id", distinct=True),
+                last=Max("created_at"),
+            )
+        )
+        for row in grouped:
+            counts[(kind, row[field])] = row
+    rows = []
+    for flag in flags:
+        found = counts.get((flag.kind, flag.prefix), {})
+        rows.append(
+            FlagRow(
+                flag=flag,
+                supports=found.get("n", 0),
+                residents=found.get("residents", 0),
+                ideas=found.get("ideas", 0),
+                last_support_at=found.get("last"),
+            )
+        )
+    return rows
+
+
+def flag_supports(*, flag: SupportFlag) -> QuerySet[Support]:
+    """The supports a flag covers, oldest first, with their idea and resident."""
+    return (
+        Support.objects.filter(notice_round_id=flag.notice_round_id, **{flag_field(flag.kind): flag.prefix})
+        .select_related("idea", "resident")
+        .order_by("created_at", "pk")
+    )
+
+
+def round_supports(*, notice_round: NoticeRound) -> QuerySet[Support]:
+    return (
+        Support.objects.filter(notice_round=notice_round)
+        .select_related("idea", "resident")
+        .order_by("created_at", "pk")
+    )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import re
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import IO, Any
 
@@ -556,25 +557,100 @@ def _flag_threshold() -> int:
     return int(getattr(settings, "HUOBAN_NEEDS_FLAG_THRESHOLD", 20))
 
 
-def _flag_check(*, notice_round: NoticeRound, kind: str, prefix: str) -> None:
-    if not prefix or SupportFlag.objects.filter(notice_round=notice_round, kind=kind, prefix=prefix).exists():
-        return
-    field = "ip_prefix" if kind == FlagKind.IP_RANGE else "phone_prefix"
-    since = timezone.now() - _flag_window()
-    recent = Support.objects.filter(notice_round=notice_round, created_at__gte=since, **{field: prefix}).count()
-    if recent >= _flag_threshold():
-        SupportFlag.objects.bulk_create(
-            [SupportFlag(notice_round=notice_round, kind=kind, prefix=prefix)], ignore_conflicts=True
+# The flag rule and the idea's new count in one statement, run after the support is committed so that the last
+# of a concurrent burst sees every support of it. Each prefix is counted only up to the threshold (LIMIT), so a
+# source that keeps supporting after it was flagged costs a bounded index scan, not a growing count.
+_FLAG_AND_COUNT_SQL = """
+WITH flagged AS (
+    INSERT INTO {flag} (notice_round_id, kind, prefix, first_seen_at, note)
+    SELECT %(round)s, %(ip_kind)s, %(ip)s, now(), ''
+    WHERE %(ip)s <> '' AND (
+        SELECT count(*) FROM (
+            SELECT 1 FROM {support}
+            WHERE notice_round_id = %(round)s AND ip_prefix = %(ip)s AND created_at >= %(since)s LIMIT %(threshold)s
+        ) AS recent
+    ) >= %(threshold)s
+    UNION ALL
+    SELECT %(round)s, %(phone_kind)s, %(phone)s, now(), ''
+    WHERE %(phone)s <> '' AND (
+        SELECT count(*) FROM (
+            SELECT 1 FROM {support}
+            WHERE notice_round_id = %(round)s AND phone_prefix = %(phone)s AND created_at >= %(since)s
+            LIMIT %(threshold)s
+        ) AS recent
+    ) >= %(threshold)s
+    ON CONFLICT (notice_round_id, kind, prefix) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM {support} WHERE idea_id = %(idea)s), (SELECT count(*) FROM flagged)
+"""
+
+_SUPPORT_INSERT_SQL = """
+INSERT INTO {support} (notice_round_id, idea_id, resident_id, ip_prefix, phone_prefix, created_at)
+VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT (idea_id, resident_id) DO NOTHING
+RETURNING id
+"""
+
+
+@dataclass(frozen=True)
+class SupportAdded:
+    support: Support
+    idea_supports: int  # the idea's supports just after this one, counted from the supports themselves
+
+
+def _support_insert(support: Support) -> bool:
+    """Insert ``support`` unless the resident already supports the idea (then False, nothing written)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SUPPORT_INSERT_SQL.format(support=Support._meta.db_table),
+            [
+                support.notice_round_id,
+                support.idea_id,
+                support.resident_id,
+                support.ip_prefix,
+                support.phone_prefix,
+                support.created_at,
+            ],
         )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    support.pk = row[0]
+    return True
 
 
-def support_add(*, notice_round: NoticeRound, idea: ProjectIdea, resident: Resident, ip: str = "") -> Support:
+def _flag_and_count(support: Support) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FLAG_AND_COUNT_SQL.format(flag=SupportFlag._meta.db_table, support=Support._meta.db_table),
+            {
+                "round": support.notice_round_id,
+                "idea": support.idea_id,
+                "ip": support.ip_prefix,
+                "phone": support.phone_prefix,
+                "ip_kind": FlagKind.IP_RANGE.value,
+                "phone_kind": FlagKind.PHONE_PREFIX.value,
+                "since": timezone.now() - _flag_window(),
+                "threshold": _flag_threshold(),
+            },
+        )
+        count, _flagged = cursor.fetchone()
+    return int(count)
+
+
+def support_add(*, notice_round: NoticeRound, idea: ProjectIdea, resident: Resident, ip: str = "") -> SupportAdded:
     """A verified resident supports (点赞) an idea on notice.
 
     Rules: the round is open; the idea is on notice in it; one support per resident per idea (a unique constraint,
     so bursts stay exact: ``already_supported``); with the round's ``support_limit``, at most that many ideas per
     resident in the round (the resident's row is locked while counting). Bursts from one IP range (/24, /48) or
-    one phone prefix (first seven digits) within minutes are flagged for staff (``SupportFlag``), never dropped.
+    one phone prefix (first seven digits) — ``HUOBAN_NEEDS_FLAG_THRESHOLD`` supports (20) within
+    ``HUOBAN_NEEDS_FLAG_WINDOW_MINUTES`` (10) in the round — are flagged for staff (``SupportFlag``), never
+    dropped. Returns the support and the idea's support count.
+
+    The hot path (no limit) is two statements: an insert that skips a duplicate (``ON CONFLICT DO NOTHING``, no
+    exception and no savepoint) and, once it is committed, the flag rule with the idea's count.
     """
     if not resident_is_verified(resident):
         raise _err(_("请先验证手机号或登录后再支持。"), "resident_unverified", status=403)
@@ -582,39 +658,58 @@ def support_add(*, notice_round: NoticeRound, idea: ProjectIdea, resident: Resid
         raise _err(_("该公示不在进行中。"), "notice_not_open", status=409)
     if idea.notice_round_id != notice_round.pk or idea.status != IdeaStatus.ON_NOTICE:
         raise _err(_("该项目不在本次公示中。"), "idea_not_on_notice", status=409)
-    ip_prefix = _ip_prefix(ip)
-    phone_prefix = (resident.phone or "")[:7]
-    try:
+    support = Support(
+        notice_round_id=notice_round.pk,
+        idea_id=idea.pk,
+        resident_id=resident.pk,
+        ip_prefix=_ip_prefix(ip),
+        phone_prefix=(resident.phone or "")[:7],
+        created_at=timezone.now(),
+    )
+    if notice_round.support_limit:
         with transaction.atomic():
-            if notice_round.support_limit:
-                Resident.objects.select_for_update().filter(pk=resident.pk).first()
-                used = Support.objects.filter(notice_round=notice_round, resident=resident).count()
-                if used >= notice_round.support_limit:
-                    raise _err(
-                        _("本次公示每位居民最多支持 %(n)d 个项目。") % {"n": notice_round.support_limit},
-                        "support_limit_reached",
-                        status=409,
-                        limit=notice_round.support_limit,
-                    )
-            support = Support.objects.create(
-                notice_round=notice_round, idea=idea, resident=resident, ip_prefix=ip_prefix, phone_prefix=phone_prefix
-            )
-    except IntegrityError as exc:
-        if getattr(exc.__cause__, "sqlstate", "") != "23505":  # unique_violation: the one-support constraint
-            raise
-        raise _err(_("您已经支持过这个项目。"), "already_supported", status=409) from None
-    _flag_check(notice_round=notice_round, kind=FlagKind.IP_RANGE, prefix=ip_prefix)
-    _flag_check(notice_round=notice_round, kind=FlagKind.PHONE_PREFIX, prefix=phone_prefix)
-    return support
+            Resident.objects.select_for_update().filter(pk=resident.pk).values_list("pk").first()
+            used = Support.objects.filter(notice_round=notice_round, resident=resident).count()
+            if used >= notice_round.support_limit:
+                raise _err(
+                    _("本次公示每位居民最多支持 %(n)d 个项目。") % {"n": notice_round.support_limit},
+                    "support_limit_reached",
+                    status=409,
+                    limit=notice_round.support_limit,
+                )
+            added = _support_insert(support)
+    else:
+        added = _support_insert(support)
+    if not added:
+        raise _err(_("您已经支持过这个项目。"), "already_supported", status=409)
+    return SupportAdded(support=support, idea_supports=_flag_and_count(support))
 
 
 def flag_review(*, flag: SupportFlag, note: str, actor: Any) -> SupportFlag:
+    """Staff mark a flag reviewed, with a note of what they found (up to 500 characters, required). The supports
+    stay counted either way. Reviewing again replaces the note and the reviewer; each review records
+    ``needs.flag.reviewed`` with the earlier note and reviewer."""
     note = _text(note, "note", max_length=500)
     with transaction.atomic():
-        SupportFlag.objects.filter(pk=flag.pk).update(reviewed_at=timezone.now(), note=note)
-        flag.refresh_from_db()
-        audit_record(actor=actor, action="needs.flag.reviewed", obj=flag, after={"note": note})
-    return flag
+        locked = SupportFlag.objects.select_for_update().get(pk=flag.pk)
+        before = {
+            "reviewed_at": locked.reviewed_at.isoformat() if locked.reviewed_at else None,
+            "reviewed_by": locked.reviewed_by_id,
+            "note": locked.note,
+        }
+        locked.reviewed_at = timezone.now()
+        locked.reviewed_by = _user(actor)
+        locked.note = note
+        locked.save(update_fields=["reviewed_at", "reviewed_by", "note"])
+        audit_record(
+            actor=actor,
+            action="needs.flag.reviewed",
+            obj=locked,
+            object_label=f"{locked.kind} {locked.prefix} (round {locked.notice_round_id})",
+            before=before,
+            after={"note": note, "round": locked.notice_round_id, "kind": locked.kind, "prefix": locked.prefix},
+        )
+    return locked
 
 
 def objection_file(*, notice_round: NoticeRound, idea: ProjectIdea, resident: Resident, body: str) -> Objection:

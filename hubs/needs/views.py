@@ -22,7 +22,7 @@ from django_ratelimit.decorators import ratelimit
 
 from hubs.core.permissions import STAFF, hub_view
 from hubs.ledger.money import money_parse
-from hubs.needs import api, selectors, services
+from hubs.needs import api, exports, selectors, services
 from hubs.needs.masking import mask_name, mask_phone, mask_text
 from hubs.needs.models import (
     Category,
@@ -48,14 +48,15 @@ REVIEW_ROLES = frozenset(STAFF | {HubRole.REVIEWER})
 MONEY_ROLES = frozenset(STAFF | {HubRole.TREASURER})
 
 
-def _act(request: HttpRequest, action: Callable[[], Any], ok: str, back: str) -> HttpResponse:
+def _act(request: HttpRequest, action: Callable[[], Any], ok: str, back: str, done: str = "") -> HttpResponse:
+    """Run one service call and show its message; then to ``done`` (default ``back``), or ``back`` if refused."""
     try:
         action()
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
-    else:
-        messages.success(request, ok)
-    return redirect(back)
+        return redirect(back)
+    messages.success(request, ok)
+    return redirect(done or back)
 
 
 def _int(value: Any) -> int | None:
@@ -174,10 +175,19 @@ def notice(request: HttpRequest, pk: int) -> HttpResponse:
         objections.setdefault(o["idea"], []).append(o)
     for idea in data["ideas"]:
         idea["objection_list"] = objections.get(idea["id"], [])
+    staff = is_staff(request)
     return render(
         request,
         "needs/notice.html",
-        {"round": notice_round, "data": data, "resident": request_resident(request), "staff": is_staff(request)},
+        {
+            "round": notice_round,
+            "data": data,
+            "resident": request_resident(request),
+            "staff": staff,
+            "unreviewed_flags": (
+                SupportFlag.objects.filter(notice_round=notice_round, reviewed_at__isnull=True).count() if staff else 0
+            ),
+        },
     )
 
 
@@ -432,7 +442,7 @@ def staff_need(request: HttpRequest, pk: int) -> HttpResponse:
                     implementer_id=_int(p.get("implementer_id")),
                 )
 
-            return _act(request, make, _("项目建议已创建。"), "/needs/ideas/")
+            return _act(request, make, _("项目建议已创建。"), back, done="/needs/ideas/")  # a refusal stays on the need
         raise Http404
     return render(
         request,
@@ -556,6 +566,74 @@ def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "staff": is_staff(request),
         },
     )
+
+
+FLAG_PAGE_SUPPORTS = 100
+
+
+@hub_view(roles=STAFF)
+def round_flags(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff: the round's flagged bursts with the supports each covers, and marking one reviewed with a note."""
+    notice_round = get_object_or_404(NoticeRound, pk=pk)
+    back = f"/needs/notice/{pk}/flags/"
+    if request.method == "POST":
+        flag = get_object_or_404(SupportFlag, pk=_int(request.POST.get("flag")) or 0, notice_round=notice_round)
+        return _act(
+            request,
+            lambda: services.flag_review(flag=flag, note=request.POST.get("note", ""), actor=request.user),
+            _("已记录核查结果。"),
+            back,
+        )
+    rows = selectors.round_flags(notice_round=notice_round)
+    names = api._reviewer_names([r.flag for r in rows])
+    flags = [
+        {
+            "row": row,
+            "reviewer": names.get(row.flag.reviewed_by_id or 0, ""),
+            "supports": [
+                {
+                    "at": s.created_at,
+                    "idea": s.idea.title,
+                    "resident": s.resident_id,
+                    "phone": mask_phone(s.resident.phone),
+                    "ip_prefix": s.ip_prefix,
+                    "phone_prefix": s.phone_prefix,
+                }
+                for s in selectors.flag_supports(flag=row.flag)[:FLAG_PAGE_SUPPORTS]
+            ],
+        }
+        for row in rows
+    ]
+    return render(
+        request,
+        "needs/flags.html",
+        {
+            "round": notice_round,
+            "flags": flags,
+            "shown": FLAG_PAGE_SUPPORTS,
+            "unreviewed": sum(1 for r in rows if r.flag.reviewed_at is None),
+        },
+    )
+
+
+@hub_view(roles=STAFF)
+def round_export(request: HttpRequest, pk: int, what: str, fmt: str) -> HttpResponse:
+    """Staff: the round's supports or flags as CSV or xlsx."""
+    notice_round = get_object_or_404(NoticeRound, pk=pk)
+    if fmt not in exports.FORMATS or what not in ("supports", "flags"):
+        raise Http404
+    if what == "supports":
+        table = exports.supports_table(notice_round=notice_round)
+        title = _("支持记录")
+    else:
+        flags = list(SupportFlag.objects.filter(notice_round=notice_round))
+        table = exports.flags_table(notice_round=notice_round, reviewer_names=api._reviewer_names(flags))
+        title = _("异常支持")
+    content_type, render_table = exports.FORMATS[fmt]
+    body = render_table(table, title=title) if fmt == "xlsx" else render_table(table)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="notice-{notice_round.pk}-{what}.{fmt}"'
+    return response
 
 
 @hub_view(roles=STAFF)
