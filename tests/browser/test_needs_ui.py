@@ -11,6 +11,7 @@ import secrets
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from huoban.db import connection
 from tests.browser.conftest import screenshot
@@ -210,9 +211,8 @@ def test_need_to_notice_support_to_fair_claim(live_site, browser):  # type: igno
         _ok(claimant)
         assert claimant.inner_text("[data-testid=fair-claimed]") == "¥30,000.00"
 
-        screen.wait_for_function(
-            "document.querySelector('[data-testid=fair-claimed]').innerText === '¥30,000.00'", timeout=15_000
-        )
+        # the board refreshes itself (htmx polling); the page's CSP forbids eval, so no wait_for_function here
+        expect(screen.locator("[data-testid=fair-claimed]")).to_have_text("¥30,000.00", timeout=15_000)
         assert "1 家出资方" in screen.inner_text(f"[data-testid=board-{idea_id}]")
         screenshot(screen, "needs-fair-board")
 
