@@ -5,7 +5,7 @@ journey, the error rate, throughput and the RSS of each gunicorn worker.
         --workers 2 --users 5,10,20 --duration 30
 
 --fresh drops and re-creates that database first (never point it at data you keep). Needs the dev extras
-(locust). Not part of the test suite.
+(locust). A two-user, eight-second run of it is part of the test suite (tests/infra/test_load_driver.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """The load driver (infra/load) stays loadable: locust imports the locustfile and finds the journeys' users.
-(The load run itself is not part of the test suite; see docs/benchmarks.md.)"""
+A short load run (two users, eight seconds, no errors allowed) is part of the suite; the measured runs are in
+docs/benchmarks.md."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +43,42 @@ def test_locust_lists_the_journeys_of_the_locustfile(tmp_path):
     )
     assert listed.returncode == 0, listed.stderr
     assert {"Visitor", "Staff", "Applicant", "Treasurer"} <= set(listed.stdout.split())
+
+
+@pytest.mark.timeout(900)
+def test_a_short_load_run_finishes_without_errors(django_db_setup):  # type: ignore[no-untyped-def]
+    """The short form of the load run CI keeps: a fresh database seeded by infra/load/seed.py, gunicorn with two
+    workers, locust with two users for a few seconds. Every journey's requests must succeed; the figures are
+    printed (the real measurement, with rising users, is in docs/benchmarks.md)."""
+    if importlib.util.find_spec("locust") is None:
+        pytest.skip("locust is not installed (dev extras)")
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    name = f"{db['NAME']}_load"
+    url = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    try:
+        run = subprocess.run(
+            [
+                *(sys.executable, str(ROOT / "infra/load/run.py"), "--database-url", url, "--fresh"),
+                *("--workers", "2", "--users", "2", "--duration", "8", "--ngos", "3"),
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=840,
+        )
+        print(run.stdout)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+        total = next(line for line in run.stdout.splitlines() if line.startswith("TOTAL"))
+        requests_made, failures = (int(x) for x in total.split()[1:3])
+        assert requests_made > 0 and failures == 0, run.stdout
+        assert "error rate: 0.00%" in run.stdout
+    finally:
+        import psycopg
+
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
