@@ -41,6 +41,7 @@ from hubs.needs.models import (
 from hubs.needs.permissions import OnHub, can_claim_for, remember_resident, request_resident
 from huoban.errors import ApplicationError
 from huoban.identity.models import Organisation, User
+from huoban.web.client import client_ip
 from tenants.models import HubRole
 
 REVIEWERS = frozenset({HubRole.REVIEWER, HubRole.HUB_ADMIN, HubRole.STAFF})
@@ -407,7 +408,7 @@ class SupportView(ResidentView):
             notice_round=idea.notice_round,
             idea=idea,
             resident=self.resident(),
-            ip=request.META.get("REMOTE_ADDR", ""),
+            ip=client_ip(request),
         )
         return Response({"supported": True, "supports": added.idea_supports}, status=status.HTTP_201_CREATED)
 

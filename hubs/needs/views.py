@@ -42,6 +42,7 @@ from hubs.needs.models import (
 from hubs.needs.permissions import is_staff, managed_funders, remember_resident, request_resident
 from hubs.partners.models import Partnership, PartnershipStatus
 from huoban.errors import ApplicationError
+from huoban.web.client import client_ip
 from tenants.models import HubRole
 
 REVIEW_ROLES = frozenset(STAFF | {HubRole.REVIEWER})
@@ -200,9 +201,7 @@ def notice_support(request: HttpRequest, pk: int, idea_id: int) -> HttpResponse:
         return redirect(f"/needs/verify/?next=/needs/notice/{pk}/")
     return _act(
         request,
-        lambda: services.support_add(
-            notice_round=notice_round, idea=idea, resident=resident, ip=request.META.get("REMOTE_ADDR", "")
-        ),
+        lambda: services.support_add(notice_round=notice_round, idea=idea, resident=resident, ip=client_ip(request)),
         _("感谢您的支持！"),
         f"/needs/notice/{pk}/",
     )

@@ -258,9 +258,18 @@ LOGOUT_REDIRECT_URL = "/"
 # Two-factor (TOTP) is always available; with this on, operators and hub admins must use it.
 HUOBAN_REQUIRE_2FA_FOR_ADMINS = env_bool("HUOBAN_REQUIRE_2FA_FOR_ADMINS", False)
 HUOBAN_LOGIN_RATE = env_str("HUOBAN_LOGIN_RATE", "10/5m")
+# Password-reset emails per IP and per address asked for (each sends a mail to someone).
+HUOBAN_PASSWORD_RESET_RATE = env_str("HUOBAN_PASSWORD_RESET_RATE", "5/h")
+# The needs app's public limits: SMS codes, code checks and submissions per phone and IP, supports per client.
+HUOBAN_NEEDS_CODE_RATE = env_str("HUOBAN_NEEDS_CODE_RATE", "10/h")
+HUOBAN_NEEDS_VERIFY_RATE = env_str("HUOBAN_NEEDS_VERIFY_RATE", "30/h")
+HUOBAN_NEEDS_SUBMIT_RATE = env_str("HUOBAN_NEEDS_SUBMIT_RATE", "30/h")
+HUOBAN_NEEDS_SUPPORT_RATE = env_str("HUOBAN_NEEDS_SUPPORT_RATE", "600/m")
 HUOBAN_INVITATION_DAYS = env_int("HUOBAN_INVITATION_DAYS", 7)
 OTP_TOTP_ISSUER = "Huoban"
 RATELIMIT_VIEW = "huoban.web.views.ratelimited"
+# Per-IP limits key on the real client behind trusted proxies (HUOBAN_PROXY_COUNT), not the balancer's address.
+RATELIMIT_IP_META_KEY = "huoban.web.client.client_ip"
 
 # One sign-in on the base domain is recognised on every hub host: the session and CSRF cookies are set on the
 # parent domain. Custom hub domains cannot share it; they sign in through the base domain link.

@@ -47,6 +47,21 @@ def test_sign_in_with_a_mobile_number():
     assert client.get("/api/v1/me").json()["mobile"] == "13800138000"
 
 
+def test_password_reset_requests_are_throttled_per_client_and_per_address(cast_a, cast_b):
+    from django.core import mail
+
+    client = Client(HTTP_HOST="huoban.localhost")
+    codes = [client.post("/accounts/password-reset/", {"email": cast_a.staff.email}).status_code for _ in range(6)]
+    assert codes == [302] * 5 + [429]  # HUOBAN_PASSWORD_RESET_RATE, 5 an hour
+    assert len(mail.outbox) == 5
+    refused = client.post("/accounts/password-reset/", {"email": cast_b.staff.email})
+    assert refused.status_code == 429 and "尝试次数过多" in refused.content.decode()
+    # from another client, the same address is still over its own limit; another address is not
+    other = Client(HTTP_HOST="huoban.localhost", REMOTE_ADDR="10.9.8.7")
+    assert other.post("/accounts/password-reset/", {"email": cast_a.staff.email}).status_code == 429
+    assert other.post("/accounts/password-reset/", {"email": cast_b.staff.email}).status_code == 302
+
+
 def test_wrong_password_is_refused_without_telling_which_part():
     client = Client(HTTP_HOST="huoban.localhost")
     response = client.post("/accounts/login/", {"login": "nobody@x.test", "password": "whatever-123"})

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
+from django_ratelimit.decorators import ratelimit
 
 from huoban.identity import views
 
@@ -20,11 +22,16 @@ urlpatterns = [
     path("organisations/<int:pk>/", views.organisation_view, name="organisation"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="identity/password_reset_form.html",
-            email_template_name="identity/email/password_reset.txt",
-            subject_template_name="identity/email/password_reset_subject.txt",
-            success_url=reverse_lazy("identity:password_reset_done"),
+        # each request mails someone: limited per client and per address asked for
+        ratelimit(key="ip", rate=settings.HUOBAN_PASSWORD_RESET_RATE, method="POST", block=True)(
+            ratelimit(key="post:email", rate=settings.HUOBAN_PASSWORD_RESET_RATE, method="POST", block=True)(
+                auth_views.PasswordResetView.as_view(
+                    template_name="identity/password_reset_form.html",
+                    email_template_name="identity/email/password_reset.txt",
+                    subject_template_name="identity/email/password_reset_subject.txt",
+                    success_url=reverse_lazy("identity:password_reset_done"),
+                )
+            )
         ),
         name="password_reset",
     ),
