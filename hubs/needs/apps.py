@@ -14,3 +14,8 @@ class NeedsConfig(AppConfig):
         registry.register("project_notice", public_notice_ideas)
         registry.register("project_seeking_funds", public_seeking_funds)
         registry.register("fair", public_fairs)
+
+        from hubs.needs.erasure import erase_residents_in_every_hub
+        from huoban.identity.erasure import erasure_hook_register
+
+        erasure_hook_register("needs.residents", erase_residents_in_every_hub)

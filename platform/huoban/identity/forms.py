@@ -27,6 +27,17 @@ class ProfileForm(forms.Form):
     )
 
 
+class EraseAccountForm(forms.Form):
+    password = forms.CharField(label=_("当前密码"), widget=forms.PasswordInput, strip=False)
+    confirm = forms.CharField(label=_("请输入“注销”以确认"), max_length=10)
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value not in ("注销", "erase"):
+            raise forms.ValidationError(_("请输入“注销”以确认。"))
+        return value
+
+
 class OrganisationForm(forms.Form):
     name = forms.CharField(label=_("名称"), max_length=200)
     name_en = forms.CharField(label=_("英文名称"), max_length=200, required=False)

@@ -42,6 +42,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified_at = models.DateTimeField(_("邮箱验证时间"), null=True, blank=True)
     preferred_language = models.CharField(_("语言"), max_length=10, blank=True, default="")
     date_joined = models.DateTimeField(_("注册时间"), default=timezone.now)
+    erased_at = models.DateTimeField(_("注销时间"), null=True, blank=True)  # anonymised on request (PIPL)
 
     objects = UserManager()
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("verify-email/<str:token>/", views.verify_email_view, name="verify_email"),
     path("verify-email-resend/", views.resend_verification_view, name="verify_email_resend"),
     path("profile/", views.profile_view, name="profile"),
+    path("erase/", views.erase_account_view, name="erase"),
     path("tokens/", views.token_create_view, name="token_create"),
     path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),
     path("organisations/new/", views.organisation_create_view, name="organisation_create"),

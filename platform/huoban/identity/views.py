@@ -173,6 +173,34 @@ def resend_verification_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@ratelimit(key="user", rate=settings.HUOBAN_LOGIN_RATE, method="POST", block=True)
+def erase_account_view(request: HttpRequest) -> HttpResponse:
+    """The person erases their own account (PIPL): confirmed with the password; memberships, tokens and personal
+    data go everywhere (``huoban.identity.erasure``); the person is signed out."""
+    from huoban.identity.erasure import person_erase
+    from huoban.identity.forms import EraseAccountForm
+
+    user: User = request.user  # type: ignore[assignment]
+    form = EraseAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not user.check_password(form.cleaned_data["password"]):
+            form.add_error("password", _("密码不正确。"))
+        else:
+            try:
+                person_erase(user=user, actor=user, reason="本人申请注销 / requested by the person")
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                logout(request)
+                return render(
+                    request,
+                    "web/message.html",
+                    {"title": _("账号已注销"), "message": _("您的账号和个人信息已删除。感谢您曾参与公益。")},
+                )
+    return render(request, "identity/erase.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
 def profile_view(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = ProfileForm(request.POST or None, initial={"name": user.name, "preferred_language": user.preferred_language})
