@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from huoban.celery import app as celery_app
+from tests.conftest import PASSWORD
 from tests.ledger.helpers import account
 
 REPO = Path(__file__).resolve().parents[2]
@@ -406,3 +407,56 @@ def test_the_site_answers_503_while_the_database_is_gone_and_recovers_by_itself(
     proxy.start()  # back
     assert page().status_code == 200
     assert api().status_code == 200
+
+
+@contextlib.contextmanager
+def _redis_server(port: int) -> Iterator[subprocess.Popen]:  # type: ignore[type-arg]
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(lambda: _port_open(port), 10, "redis-server")
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_redis_gone_and_back_under_a_running_app(settings, cast_a):
+    """Redis holds the cache and the rate-limit counters. While it is down, sign-in (rate-limited) answers a clean
+    503 with Retry-After, not a traceback, and writes nothing; when it is back, the same request works."""
+    import shutil
+
+    from django.test import Client
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    client = Client(HTTP_HOST="huoban.localhost", raise_request_exception=False)
+    form = {"login": cast_a.staff.email, "password": "wrong-wrong"}
+    with _redis_server(port):
+        assert client.post("/accounts/login/", form).status_code == 200
+    down = client.post("/accounts/login/", form)
+    assert down.status_code == 503 and down["Retry-After"]
+    assert "服务暂时不可用" in down.content.decode()
+    api_down = client.get("/api/v1/discover", {"q": "养老"})  # DRF's throttle counts in the cache
+    assert api_down.status_code == 503 and api_down.json()["code"] == "service_unavailable"
+    with _redis_server(port):
+        back = client.post("/accounts/login/", {"login": cast_a.staff.email, "password": PASSWORD})
+        assert back.status_code == 302  # signed in

@@ -53,19 +53,31 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(request, "web/message.html", {"title": _("未找到"), "message": message}, status=404)
 
 
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is a dependency
+        return errors
+    return (*errors, RedisConnectionError, RedisTimeoutError)
+
+
 def _database_unreachable() -> bool:
-    """Whether the exception being handled is the database going away (refused, dropped, restarted)."""
+    """Whether the exception being handled is a backing service going away: the database (refused, dropped,
+    restarted) or Redis, which holds the cache and the rate-limit counters."""
+    unreachable = _unreachable_errors()
     exc: BaseException | None = sys.exc_info()[1]
     while exc is not None:
-        if isinstance(exc, OperationalError | InterfaceError):
+        if isinstance(exc, unreachable):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
 
 
 def service_unavailable(request: HttpRequest) -> HttpResponse:
-    """503 while the database cannot be reached: rendered without touching it (no session, no user, no hub), with
-    Retry-After; the next request reconnects (CONN_HEALTH_CHECKS), so the site recovers by itself."""
+    """503 while the database (or Redis) cannot be reached: rendered without touching it (no session, no user, no
+    hub), with Retry-After; the next request reconnects (CONN_HEALTH_CHECKS), so the site recovers by itself."""
     message = _("服务暂时不可用，请稍后再试。")
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse(
