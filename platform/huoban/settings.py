@@ -54,6 +54,7 @@ SHARED_APPS = [
     "huoban.audit",
     "huoban.storage",
     "huoban.discovery",
+    "huoban.jobs",
     "billing",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -213,6 +214,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "hubs-usage-refresh": {"task": "hubs.core.tasks.hubs_usage_refresh_all", "schedule": 3600.0},
     "spare-schemas-refill": {"task": "tenants.tasks.spare_schemas_refill", "schedule": 300.0},
+    "pending-tasks-resend": {"task": "huoban.jobs.tasks.pending_tasks_resend", "schedule": 60.0},
     "billing-dunning-check": {"task": "billing.tasks.billing_dunning_check", "schedule": 3600.0},
     "billing-stripe-events-retry": {"task": "billing.tasks.stripe_events_retry_pending", "schedule": 600.0},
     # Cross-hub discovery: a safety net behind the drain enqueued on every publish's commit (a lost message, a
