@@ -7,7 +7,6 @@ imports those rows (the run never fails on something the check let through).
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 
@@ -23,6 +22,7 @@ from huoban.errors import ApplicationError
 from huoban.storage import services as storage
 from huoban.storage.models import FilePurpose, StoredFile
 from tests.factories import credit_code
+from tests.partners.test_import_export import HEADER, _csv
 from tests.storage import samples
 
 pytestmark = pytest.mark.django_db
@@ -30,20 +30,6 @@ pytestmark = pytest.mark.django_db
 FUZZ = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
-HEADER = [
-    "名称",
-    "统一社会信用代码",
-    "组织类型",
-    "所在地区代码",
-    "服务领域",
-    "状态",
-    "加入日期",
-    "公开简介",
-    "联系人",
-    "联系人职务",
-    "联系电话",
-    "联系人邮箱",
-]
 # Any character a file can carry, NUL and other controls included; not lone surrogates (no encoding holds them).
 CELL = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
 CELL_OR_PLAUSIBLE = st.one_of(
@@ -94,14 +80,6 @@ def test_the_importer_reads_any_bytes_or_refuses_them_cleanly(hub_a, cast_a, dat
             assert job.status == ImportStatus.CHECKED and len(job.report) == job.total_rows
 
 
-def _csv_bytes(rows: list[list[str]], encoding: str) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    writer.writerows(rows)
-    return out.getvalue().encode(encoding, errors="replace")
-
-
 @FUZZ
 @given(
     rows=st.lists(
@@ -111,7 +89,7 @@ def _csv_bytes(rows: list[list[str]], encoding: str) -> bytes:
     ),
     encoding=st.sampled_from(["utf-8-sig", "utf-8", "gb18030"]),
 )
-def test_rows_the_dry_run_accepts_are_imported(hub_a, cast_a, rows, encoding):
+def test_rows_the_dry_run_accepts_are_imported(hub_a, cast_a, rows, encoding, django_capture_on_commit_callbacks):
     """Arbitrary cells (NUL, controls, right-to-left marks, formulas, impossible dates), half of the rows with a
     valid credit code so that some are accepted: the run writes exactly the accepted rows, or the dry run refused
     them with a reason; it never fails on something the check let through."""
@@ -121,7 +99,7 @@ def test_rows_the_dry_run_accepts_are_imported(hub_a, cast_a, rows, encoding):
         if with_code:
             row[1] = credit_code("510104")
         cells.append(row)
-    data = _csv_bytes(cells, encoding)
+    data = _csv(cells, encoding=encoding)
     with hub_a:
         partners_before = Partnership.objects.count()
         try:
@@ -137,7 +115,8 @@ def test_rows_the_dry_run_accepts_are_imported(hub_a, cast_a, rows, encoding):
                 imports.import_job_confirm(job=job, actor=cast_a.staff)
             assert nothing.value.code == "nothing_to_import"
             return
-        imports.import_job_confirm(job=job, actor=cast_a.staff)  # tasks run in-process in tests
+        with django_capture_on_commit_callbacks(execute=True):  # the task is sent after the commit, run in-process
+            imports.import_job_confirm(job=job, actor=cast_a.staff)
         job.refresh_from_db()
         assert job.status == ImportStatus.SUCCEEDED, job.error
         assert Partnership.objects.count() == partners_before + job.created_count
