@@ -1,33 +1,33 @@
 """How a posting is written: the locked, chained path behind ``services.transaction_post`` and
 ``services.transaction_reverse``. Other apps call the services, not this module.
 
-The path is a handful of hand-written statements on one cursor, because on a small machine each ORM query costs
-more Python time than the database spends on it:
+Two round trips, because on a small machine each query costs more Python time than the database spends on it:
 
-1. look the idempotency key up (a replay returns the first transaction);
-2. insert the transaction and lock the affected accounts, in id order, in one statement; check the rules
-   against the accounts' running totals (a failed check rolls the transaction row back);
-3. ``SELECT ledger_chain_append(...)`` (migration 0002): lock the hub's chain head, number and hash the entries,
-   insert them, move the head. The database checks they balance and updates the running totals.
+1. look the idempotency key up (a replay returns the first transaction) and take an id for a new one;
+2. ``SELECT ledger_post(...)`` (migration 0004): insert the transaction, lock the affected accounts in id order,
+   check the rules against their running totals, then lock the hub's chain head, number and hash the entries
+   (their canonical bodies are made here, in Python), insert them and move the head. The database checks they
+   balance and updates the running totals. A refused rule raises an ``HL`` SQLSTATE, turned here into the
+   translated error.
 
-The chain head serialises every posting of the hub; it is taken in the last statement and released by the
-commit, which, when the posting is the whole transaction, travels in that same query.
+Outside a caller's transaction the second statement is the whole database transaction: it commits as it ends,
+so the account locks and the chain head, which serialises every posting of the hub, are held only for the
+server's own work and the commit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+import psycopg
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from psycopg import ClientCursor
 
 from hubs.ledger.chain import entry_body, transaction_canonical_fields
 from hubs.ledger.models import Account, Currency, LedgerTransaction
@@ -115,22 +115,6 @@ def _request_hash(
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _replay(cursor: Any, key: str, request_hash: str) -> LedgerTransaction | None:
-    cursor.execute(f"SELECT {_TXN_SELECT} FROM ledger_ledgertransaction WHERE idempotency_key = %s", [key])  # noqa: S608
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    existing = LedgerTransaction.from_db(connection.alias, _TXN_ATTNAMES, row)
-    if existing.request_hash != request_hash:
-        raise ApplicationError(
-            _("该幂等键已用于另一笔不同的记账请求。"),
-            code="idempotency_conflict",
-            status=409,
-            extra={"transaction": existing.pk},
-        )
-    return existing
-
-
 def _validate(
     *, idempotency_key: str, lines: Sequence[Line], memo: str, currency: str, source: str, subject: str
 ) -> None:
@@ -183,40 +167,125 @@ def post(
         subject=subject,
         reverses_id=reverses.pk if reverses else None,
     )
-    # One cursor for the whole posting: the posting path is a handful of hand-written statements, because on a
-    # small machine each ORM query costs more Python time than the database spends on it.
-    with connection.cursor() as cursor:
-        existing = _replay(cursor, idempotency_key, request_hash)
+    with connection.cursor() as django_cursor:  # connects and sets the hub's search path
+        # Server-side binding: parameters travel as values (no quoting in Python) and the two statements are
+        # prepared after a few uses. Plans follow the search path: PostgreSQL re-parses a prepared statement
+        # when the search path has changed since it was prepared.
+        cursor = psycopg.Cursor(django_cursor.cursor.connection)
+        txn_id, existing = _replay_or_allocate(cursor, idempotency_key, request_hash)
         if existing is not None:
             return PostingResult(existing, created=False)
-        # When this posting is the whole database transaction, its last statement carries the COMMIT (see
-        # _post_locked); inside a caller's transaction the caller commits.
-        commit_with_last_statement = not connection.in_atomic_block and isinstance(cursor.cursor, ClientCursor)
+        now = timezone.now()
+        txn = LedgerTransaction(
+            id=txn_id,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            currency=currency,
+            memo=memo,
+            source=source,
+            subject=subject,
+            occurred_at=occurred_at or now,
+            created_at=now,
+            created_by=user_or_none(actor),
+            reverses=reverses,
+        )
+        header = transaction_canonical_fields(txn)
+        bodies = [
+            entry_body(
+                account_id=line.account_id, amount=line.amount, currency=currency, purpose=line.purpose, **header
+            )
+            for line in lines
+        ]
+        params = [
+            txn.pk,
+            txn.idempotency_key,
+            txn.request_hash,
+            txn.currency,
+            txn.memo,
+            txn.source,
+            txn.subject,
+            txn.occurred_at,
+            txn.created_at,
+            txn.created_by_id,
+            txn.reverses_id,
+            [line.account_id for line in lines],
+            [line.amount for line in lines],
+            [line.purpose for line in lines],
+            bodies,
+        ]
         try:
-            with transaction.atomic():
-                txn = _post_locked(
-                    cursor,
-                    commit_with_last_statement=commit_with_last_statement,
-                    idempotency_key=idempotency_key,
-                    request_hash=request_hash,
-                    lines=lines,
-                    actor=actor,
-                    memo=memo,
-                    occurred_at=occurred_at,
-                    currency=currency,
-                    source=source,
-                    subject=subject,
-                    reverses=reverses,
-                )
+            if reverses is None and connection.get_autocommit() and not connection.in_atomic_block:
+                # The whole database transaction is this one statement: it commits as it ends, and the account
+                # and chain-head locks it takes are released by the server without waiting for this process.
+                posted = _post_statement(cursor, params)
+            else:
+                with transaction.atomic():  # a savepoint inside the caller's transaction
+                    posted = _post_statement(cursor, params)
+                    if posted and reverses is not None:
+                        audit_record(
+                            actor=actor,
+                            action="ledger.transaction.reversed",
+                            obj=reverses,
+                            before={"reversed_by": None},
+                            after={"reversed_by": txn.pk, "memo": memo},
+                        )
         except IntegrityError:
-            # Lost a race: the same key (or a reversal of the same transaction) committed first.
-            existing = _replay(cursor, idempotency_key, request_hash)
-            if existing is not None:
-                return PostingResult(existing, created=False)
+            # Two reversals of the same transaction: the one-to-one link refuses the second.
             if reverses is not None and LedgerTransaction.objects.filter(reverses=reverses).exists():
                 raise _already_reversed(reverses) from None
             raise
+        except DatabaseError as exc:
+            refusal = _refusal(exc.__cause__, lines=lines, currency=currency)
+            if refusal is None:
+                raise
+            raise refusal from None
+        if not posted:
+            # The key was posted first by a concurrent request (the insert waited for it): answer as a replay.
+            _unused, existing = _replay_or_allocate(cursor, idempotency_key, request_hash)
+            if existing is None:  # pragma: no cover - ON CONFLICT skips only a key whose posting has committed
+                raise ApplicationError(_("记账冲突，请重试。"), code="conflict", status=409)
+            return PostingResult(existing, created=False)
+    txn._state.adding = False
+    txn._state.db = connection.alias
     return PostingResult(txn, created=True)
+
+
+def _post_statement(cursor: Any, params: list[Any]) -> bool:
+    """``ledger_post`` (migration 0004): insert the transaction, lock its accounts in id order, check the rules,
+    chain the entries. The database then checks they balance and adds them to the running totals (statement
+    trigger, migration 0003); the no-overdraft check constraint backs up the rules. False: the key was taken."""
+    with connection.wrap_database_errors:  # Django's errors, and a broken connection noticed, as for its cursors
+        cursor.execute(
+            "SELECT ledger_post(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+            "%s::bigint[], %s::bigint[], %s::varchar[], %s::text[])",
+            params,
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] is not None
+
+
+def _replay_or_allocate(cursor: Any, key: str, request_hash: str) -> tuple[int, LedgerTransaction | None]:
+    """One round trip: the transaction already posted under ``key`` if there is one (a replay), and an id for a
+    new one (the entries' canonical bodies name their transaction, so the id is needed before posting; an
+    unused id is a harmless gap)."""
+    with connection.wrap_database_errors:
+        cursor.execute(
+            f"SELECT nextval('ledger_ledgertransaction_id_seq'), {_TXN_SELECT_T} "  # noqa: S608
+            "FROM (SELECT 1) one LEFT JOIN ledger_ledgertransaction t ON t.idempotency_key = %s",
+            [key],
+        )
+        row = cursor.fetchone()
+    if row[1] is None:
+        return row[0], None
+    existing = LedgerTransaction.from_db(connection.alias, _TXN_ATTNAMES, row[1:])
+    if existing.request_hash != request_hash:
+        raise ApplicationError(
+            _("该幂等键已用于另一笔不同的记账请求。"),
+            code="idempotency_conflict",
+            status=409,
+            extra={"transaction": existing.pk},
+        )
+    return row[0], existing
 
 
 def _already_reversed(original: LedgerTransaction) -> ApplicationError:
@@ -228,167 +297,64 @@ def _already_reversed(original: LedgerTransaction) -> ApplicationError:
     )
 
 
-def _post_locked(
-    cursor: Any,
-    *,
-    idempotency_key: str,
-    request_hash: str,
-    lines: list[Line],
-    actor: Any | None,
-    memo: str,
-    occurred_at: datetime | None,
-    currency: str,
-    source: str,
-    subject: str,
-    reverses: LedgerTransaction | None,
-    commit_with_last_statement: bool = False,
-) -> LedgerTransaction:
-    deltas: dict[int, int] = defaultdict(int)
-    for line in lines:
-        deltas[line.account_id] += line.amount
-    now = timezone.now()
-    txn = LedgerTransaction(
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-        currency=currency,
-        memo=memo,
-        source=source,
-        subject=subject,
-        occurred_at=occurred_at or now,
-        created_at=now,
-        created_by=user_or_none(actor),
-        reverses=reverses,
-    )
-    # One statement: insert the transaction, then lock every affected account in id order, so concurrent
-    # postings touching the same accounts queue here and never deadlock; the running totals read under the lock
-    # are current. The insert comes first: a concurrent posting of the same key (or a second reversal of the same
-    # transaction) waits on the unique index before taking any account lock, then fails and is answered as a
-    # replay (or refused). If a check below fails, the rollback takes the transaction row away again.
-    cursor.execute(
-        "WITH t AS (INSERT INTO ledger_ledgertransaction (idempotency_key, request_hash, currency, memo, source, "  # noqa: S608
-        "subject, occurred_at, created_at, created_by_id, reverses_id) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id) "
-        f"SELECT t.id, {_ACCOUNT_SELECT_A} FROM t CROSS JOIN ledger_account a WHERE a.id = ANY(%s) "
-        "ORDER BY a.id FOR UPDATE OF a",
-        [
-            txn.idempotency_key,
-            txn.request_hash,
-            txn.currency,
-            txn.memo,
-            txn.source,
-            txn.subject,
-            txn.occurred_at,
-            txn.created_at,
-            txn.created_by_id,
-            txn.reverses_id,
-            sorted(deltas),
-        ],
-    )
-    rows = cursor.fetchall()
-    accounts = {row[1]: Account.from_db(connection.alias, _ACCOUNT_ATTNAMES, row[1:]) for row in rows}
-    missing = sorted(set(deltas) - set(accounts))
-    if missing:
-        raise ApplicationError(
+def _refusal(exc: BaseException | None, *, lines: list[Line], currency: str) -> ApplicationError | None:
+    """The translated error for a rule ``ledger_post`` refused (SQLSTATE class HL), read after the rollback."""
+    if not isinstance(exc, psycopg.Error) or not (exc.sqlstate or "").startswith("HL"):
+        return None
+    code, detail = exc.sqlstate or "", exc.diag.message_detail or ""
+    if code == "HL001":
+        missing = [int(x) for x in detail.split(",") if x]
+        return ApplicationError(
             _("账户不存在：%(ids)s。") % {"ids": ", ".join(map(str, missing))},
             code="account_not_found",
             status=404,
             extra={"accounts": missing},
         )
-    _check_accounts(accounts=accounts, lines=lines, deltas=deltas, currency=currency, reversal=reverses is not None)
-    txn.pk = rows[0][0]
-    txn._state.adding = False
-    txn._state.db = connection.alias
-    if reverses is not None:
-        audit_record(
-            actor=actor,
-            action="ledger.transaction.reversed",
-            obj=reverses,
-            before={"reversed_by": None},
-            after={"reversed_by": txn.pk, "memo": memo},
+    account_id, *figures = (int(x) for x in detail.split(","))
+    account = Account.objects.get(pk=account_id)
+    if code == "HL002":
+        return ApplicationError(
+            _("账户「%(account)s」已关闭，不能记账。") % {"account": account},
+            code="account_closed",
+            status=409,
+            extra={"account": account.pk},
         )
-    header = transaction_canonical_fields(txn)
-    bodies = [
-        entry_body(account_id=line.account_id, amount=line.amount, currency=currency, purpose=line.purpose, **header)
-        for line in lines
-    ]
-    # Last statement before commit: lock the chain head, number and hash the entries, insert them, move the head
-    # (ledger_chain_append, migration 0002). The database then checks the entries balance and adds them to their
-    # accounts' running totals (statement trigger); the no-overdraft check constraint backs up the checks above.
-    # The head serialises every posting of the hub, so it is taken last and held only until commit. When this
-    # posting is the whole transaction, the COMMIT travels in the same query: the locks are released as soon as
-    # the database is done, instead of after a round trip to this process (measured: 15-25% more postings/s with
-    # 8 writers). If the statement fails, the server skips the COMMIT and atomic() rolls back as usual; after a
-    # successful COMMIT, atomic()'s own commit finds no transaction open and does nothing.
-    cursor.execute(
-        "SELECT ledger_chain_append(%s, %s, %s::bigint[], %s::bigint[], %s::varchar[], %s::text[])"
-        + ("; COMMIT" if commit_with_last_statement else ""),
-        [
-            txn.pk,
-            currency,
-            [line.account_id for line in lines],
-            [line.amount for line in lines],
-            [line.purpose for line in lines],
-            bodies,
-        ],
+    if code == "HL003":
+        return ApplicationError(
+            _("一笔凭证只能使用一种币种：账户「%(account)s」为 %(account_currency)s，凭证为 %(currency)s。")
+            % {"account": account, "account_currency": account.currency, "currency": currency},
+            code="currency_mismatch",
+            extra={"account": account.pk},
+        )
+    if code == "HL004":
+        purpose = next(
+            (
+                line.purpose
+                for line in lines
+                if line.account_id == account.pk and not subject_within(line.purpose, account.restricted_to)
+            ),
+            "",
+        )
+        return ApplicationError(
+            _("账户「%(account)s」的资金限定用于 %(restriction)s，不能用于「%(purpose)s」。")
+            % {"account": account, "restriction": account.restricted_to, "purpose": purpose or _("未注明用途")},
+            code="restricted_funds",
+            extra={"account": account.pk, "restricted_to": account.restricted_to},
+        )
+    available, needed = figures
+    return ApplicationError(
+        _("账户「%(account)s」余额不足：可用 %(available)s，本笔需要 %(needed)s。")
+        % {
+            "account": account,
+            "available": money_format(available, account.currency),
+            "needed": money_format(needed, account.currency),
+        },
+        code="insufficient_funds",
+        status=409,
+        extra={"account": account.pk, "available": available, "needed": needed},
     )
-    return txn
 
 
-def _check_accounts(
-    *, accounts: dict[int, Account], lines: list[Line], deltas: dict[int, int], currency: str, reversal: bool
-) -> None:
-    """The rules a posting must pass, on accounts locked by the caller."""
-    for account in accounts.values():
-        if account.closed_at is not None:
-            raise ApplicationError(
-                _("账户「%(account)s」已关闭，不能记账。") % {"account": account},
-                code="account_closed",
-                status=409,
-                extra={"account": account.pk},
-            )
-        if account.currency != currency:
-            raise ApplicationError(
-                _("一笔凭证只能使用一种币种：账户「%(account)s」为 %(account_currency)s，凭证为 %(currency)s。")
-                % {"account": account, "account_currency": account.currency, "currency": currency},
-                code="currency_mismatch",
-                extra={"account": account.pk},
-            )
-    if not reversal:
-        for line in lines:
-            account = accounts[line.account_id]
-            leaves = account.restricted and account.balance_of(line.amount) < 0
-            if leaves and not subject_within(line.purpose, account.restricted_to):
-                raise ApplicationError(
-                    _("账户「%(account)s」的资金限定用于 %(restriction)s，不能用于「%(purpose)s」。")
-                    % {
-                        "account": account,
-                        "restriction": account.restricted_to,
-                        "purpose": line.purpose or _("未注明用途"),
-                    },
-                    code="restricted_funds",
-                    extra={"account": account.pk, "restricted_to": account.restricted_to},
-                )
-    for account_id, delta in deltas.items():
-        account = accounts[account_id]
-        available = account.balance_of(account.running_total)
-        after = account.balance_of(account.running_total + delta)
-        if account.no_overdraft and after < 0 and after < available:
-            raise ApplicationError(
-                _("账户「%(account)s」余额不足：可用 %(available)s，本笔需要 %(needed)s。")
-                % {
-                    "account": account,
-                    "available": money_format(available, account.currency),
-                    "needed": money_format(available - after, account.currency),
-                },
-                code="insufficient_funds",
-                status=409,
-                extra={"account": account.pk, "available": available, "needed": available - after},
-            )
-
-
-_ACCOUNT_FIELDS = Account._meta.concrete_fields
-_ACCOUNT_SELECT_A = ", ".join(f"a.{f.column}" for f in _ACCOUNT_FIELDS)
-_ACCOUNT_ATTNAMES = [f.attname for f in _ACCOUNT_FIELDS]
 _TXN_FIELDS = LedgerTransaction._meta.concrete_fields
-_TXN_SELECT = ", ".join(str(f.column) for f in _TXN_FIELDS)
+_TXN_SELECT_T = ", ".join(f"t.{f.column}" for f in _TXN_FIELDS)
 _TXN_ATTNAMES = [f.attname for f in _TXN_FIELDS]

@@ -13,10 +13,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from hubs.ledger import posting, selectors, services
+from hubs.ledger import selectors, services
 from hubs.ledger.chain import chain_verify
 from hubs.ledger.models import AccountKind, LedgerTransaction
 from hubs.ledger.services import Line
@@ -140,24 +141,33 @@ def test_parallel_reversals_reverse_once(hub):
     assert chain_verify().ok
 
 
-def test_a_refusal_by_the_database_in_the_last_statement_rolls_everything_back(hub, monkeypatch):
-    # The service's own checks switched off: the database's no-overdraft constraint must still refuse, in the
-    # posting's last statement, and nothing of the posting may remain.
+def test_the_databases_constraint_refuses_an_overdraft_written_past_ledger_post(hub):
+    # ledger_post checks the rules; the no-overdraft check constraint must still refuse entries that reach the
+    # table another way (here ledger_chain_append called directly), and nothing of the attempt may remain.
     bank = account(no_overdraft=True)
     expense = account(AccountKind.EXPENSE)
     fund(bank, 100)
-    monkeypatch.setattr(posting, "_check_accounts", lambda **kwargs: None)
     key = unique("backstop")
 
+    def write_past_the_rules() -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ledger_ledgertransaction (idempotency_key, request_hash, currency, memo, source, "
+                "subject, occurred_at, created_at) VALUES (%s, '', 'CNY', '', 'test', '', now(), now()) RETURNING id",
+                [key],
+            )
+            txn_id = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT ledger_chain_append(%s, 'CNY', %s::bigint[], %s::bigint[], %s::varchar[], %s::text[])",
+                [txn_id, [expense.pk, bank.pk], [500, -500], ["", ""], ["{}", "{}"]],
+            )
+
     with pytest.raises(IntegrityError):
-        services.transaction_post(
-            idempotency_key=key, lines=[Line.debit(expense, 500), Line.credit(bank, 500)], actor=None
-        )
+        write_past_the_rules()
 
     assert not connection.in_atomic_block
     assert not LedgerTransaction.objects.filter(idempotency_key=key).exists()
     assert selectors.account_balance(account=bank) == 100
-    monkeypatch.undo()
     services.transaction_post(
         idempotency_key=unique(), lines=[Line.debit(expense, 100), Line.credit(bank, 100)], actor=None
     )
@@ -165,24 +175,28 @@ def test_a_refusal_by_the_database_in_the_last_statement_rolls_everything_back(h
     assert chain_verify().ok
 
 
-def test_a_posting_on_its_own_commits_with_its_last_statement_and_inside_a_callers_transaction_does_not(hub):
+def test_a_posting_on_its_own_is_its_own_transaction_and_inside_a_callers_transaction_is_not(hub):
     bank, income = account(), account(AccountKind.INCOME)
-    statements: list[str] = []
+    raw = connection.connection
 
-    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        statements.append(sql)
-        return execute(sql, params, many, context)
+    services.transaction_post(idempotency_key=unique(), lines=[Line.debit(bank, 1), Line.credit(income, 1)], actor=None)
+    # committed by its own statement: nothing left open on the connection
+    assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert selectors.account_balance(account=bank) == 1
 
-    with connection.execute_wrapper(record):
-        services.transaction_post(
-            idempotency_key=unique(), lines=[Line.debit(bank, 1), Line.credit(income, 1)], actor=None
-        )
-        assert statements[-1].endswith("; COMMIT")
-        statements.clear()
+    statuses = []
+
+    def post_then_change_mind() -> None:
         with transaction.atomic():
             services.transaction_post(
                 idempotency_key=unique(), lines=[Line.debit(bank, 1), Line.credit(income, 1)], actor=None
             )
-            assert "COMMIT" not in statements[-1]
-            assert connection.in_atomic_block
-    assert selectors.account_balance(account=bank) == 2
+            statuses.append(raw.info.transaction_status)
+            raise RuntimeError("the caller changes its mind")
+
+    with pytest.raises(RuntimeError):
+        post_then_change_mind()
+    assert statuses == [psycopg.pq.TransactionStatus.INTRANS]
+    # the caller's rollback took the posting with it
+    assert selectors.account_balance(account=bank) == 1
+    assert chain_verify().ok

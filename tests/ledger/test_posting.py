@@ -359,6 +359,7 @@ def test_guards_live_in_the_hub_schema_and_name_no_schema(hub):
         "ledger_transaction_check_entries",
         "ledger_account_guard",
         "ledger_chain_append",
+        "ledger_post",
     }
     for body in functions.values():
         body_only = body.split("$function$")[1]
