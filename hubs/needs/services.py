@@ -201,7 +201,7 @@ def _photo_store(fileobj: IO[bytes] | None, name: str, uploaded_by: Any) -> Any:
     hub = connection.tenant
     stored = file_store(
         fileobj=fileobj,
-        original_name=name or "photo",
+        original_name="photo",  # never the uploader's file name, which may carry a person's name
         purpose=FilePurpose.PHOTO,
         uploaded_by=_user(uploaded_by),
         hub_id=hub.pk,

@@ -132,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "huoban.web.context_processors.huoban",
                 "hubs.core.context_processors.hub_membership",
+                "hubs.pool.context_processors.pool_nav",
             ],
         },
     }
@@ -350,6 +351,8 @@ if S3_BUCKET:
     }
 
 HUOBAN_MAX_UPLOAD_BYTES = env_int("HUOBAN_MAX_UPLOAD_BYTES", 20 * 1024**2)
+# Photos are decoded to strip their metadata: refuse more pixels than this (decompression bombs).
+HUOBAN_MAX_IMAGE_PIXELS = env_int("HUOBAN_MAX_IMAGE_PIXELS", 40_000_000)
 HUOBAN_HUB_STORAGE_QUOTA_BYTES = env_int("HUOBAN_HUB_STORAGE_QUOTA_BYTES", 2 * 1024**3)  # the free plan's
 # A hub's storage quota is its plan's limit (tenants.entitlements); the free plan's is the setting above.
 HUOBAN_HUB_STORAGE_QUOTA_RESOLVER = "tenants.entitlements.storage_quota_bytes"

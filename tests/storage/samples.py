@@ -24,8 +24,13 @@ def png() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
-def jpeg() -> bytes:
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+def jpeg(*, exif: bytes = b"", size: tuple[int, int] = (4, 3)) -> bytes:
+    """A real (decodable) JPEG, with ``exif`` (raw EXIF bytes, e.g. ``Image.Exif().tobytes()``) if given."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
 
 
 def _zip(parts: dict[str, str]) -> bytes:

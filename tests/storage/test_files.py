@@ -229,3 +229,78 @@ def test_hub_quota_follows_the_hubs_plan(storage_backend, settings, hub_a, hub_b
     _store_for_hub(hub_a, cast_a.staff, samples.pdf(1000))  # unlimited
     with pytest.raises(ApplicationError):  # hub B is still on the free plan
         _store_for_hub(hub_b, cast_b.staff, samples.pdf(used + 1000))
+
+
+def _exif_with_gps() -> bytes:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0110] = "Model X"  # Model
+    exif[0x013B] = "张三"  # Artist
+    exif[0x0112] = 6  # Orientation: the camera was turned; the pixels must be stood upright
+    exif.get_ifd(0x8825).update({1: "N", 2: (30.0, 39.0, 0.0), 3: "E", 4: (104.0, 4.0, 0.0)})  # GPS: Chengdu
+    return exif.tobytes()
+
+
+def test_a_photo_is_kept_without_exif_gps_or_device_and_stood_upright(storage_backend, hub_a, cast_a):
+    from PIL import Image
+
+    data = samples.jpeg(exif=_exif_with_gps(), size=(8, 4))
+    assert b"PhoneMaker" in data and Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)
+
+    stored = _store_for_hub(hub_a, cast_a.staff, data, name="IMG_0001.jpg", purpose="photo")
+
+    kept = storage_backend.read(stored.key)
+    assert b"PhoneMaker" not in kept and b"Exif" not in kept and "张三".encode() not in kept
+    image = Image.open(io.BytesIO(kept))
+    assert image.format == "JPEG" and not image.getexif() and not image.getexif().get_ifd(0x8825)
+    assert image.size == (4, 8)  # turned as the orientation said, then the orientation dropped
+    assert stored.size == len(kept) and stored.sha256 == hashlib.sha256(kept).hexdigest()
+    assert stored.content_type == "image/jpeg"
+
+
+def test_png_text_chunks_are_dropped_from_photos_but_receipts_are_kept_byte_for_byte(storage_backend, hub_a, cast_a):
+    from PIL import Image, PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", "李四 13800138000")
+    buffer = io.BytesIO()
+    Image.new("RGBA", (3, 3), (0, 128, 0, 200)).save(buffer, format="PNG", pnginfo=text)
+    data = buffer.getvalue()
+
+    photo = _store_for_hub(hub_a, cast_a.staff, data, name="a.png", purpose="photo")
+    receipt = _store_for_hub(hub_a, cast_a.staff, data, name="b.png", purpose="receipt")
+
+    kept = storage_backend.read(photo.key)
+    assert b"13800138000" not in kept
+    assert Image.open(io.BytesIO(kept)).convert("RGBA").getpixel((1, 1)) == (0, 128, 0, 200)
+    assert storage_backend.read(receipt.key) == data  # a receipt is evidence: stored exactly as sent
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9",
+        samples.png()[:30],
+    ],
+    ids=["jpeg-header-only", "png-cut"],
+)
+def test_a_photo_that_does_not_decode_is_refused_and_nothing_is_stored(storage_backend, hub_a, cast_a, data):
+    before = StoredFile.objects.count()
+
+    with pytest.raises(ApplicationError) as err:
+        _store_for_hub(hub_a, cast_a.staff, data, name="broken.jpg", purpose="photo")
+
+    assert err.value.code == "invalid_image"
+    assert StoredFile.objects.count() == before
+
+
+def test_a_photo_with_too_many_pixels_is_refused_before_decoding(storage_backend, hub_a, cast_a, settings):
+    settings.HUOBAN_MAX_IMAGE_PIXELS = 1000
+
+    with pytest.raises(ApplicationError) as err:
+        _store_for_hub(hub_a, cast_a.staff, samples.jpeg(size=(50, 50)), name="big.jpg", purpose="photo")
+
+    assert err.value.code == "image_too_large"
+    assert err.value.extra["max_pixels"] == 1000

@@ -36,7 +36,7 @@ from huoban.db import connection
 from huoban.errors import ApplicationError
 from huoban.identity.models import Organisation, OrganisationMember, User
 from huoban.identity.services import _organisation_manager
-from huoban.storage import sniffing
+from huoban.storage import images, sniffing
 from huoban.storage.models import (
     YEARLY_KINDS,
     DocumentKind,
@@ -224,7 +224,10 @@ def file_store(
     - it fits the owner's quota: the live files of that hub (its plan's storage limit, ``hub_quota_bytes``),
       organisation (``HUOBAN_ORGANISATION_STORAGE_QUOTA_BYTES``) or person (``HUOBAN_USER_STORAGE_QUOTA_BYTES``)
       plus this one (``quota_exceeded``). Uploads to one owner are serialised by an advisory lock, so the sum cannot
-      be raced.
+      be raced;
+    - a photo (``FilePurpose.PHOTO``, which may be shown publicly) decodes as the image it claims to be
+      (``invalid_image``), within ``HUOBAN_MAX_IMAGE_PIXELS`` (``image_too_large``), and is kept re-encoded without
+      its metadata (EXIF with GPS position and device, XMP, text chunks): size and sha256 are the kept file's.
 
     Callers decide who may store for the scope (e.g. ``organisation_document_upload`` checks the organisation's
     managers). The object key is ``hubs/<schema>/<purpose>/<uuid>``, ``orgs/<id>/<purpose>/<uuid>`` or
@@ -235,7 +238,8 @@ def file_store(
         raise ApplicationError(_("未知的文件用途。"), code="invalid_purpose", extra={"field": "purpose"})
     limit = max_upload_bytes()
     spooled, size, sha256 = _spool(fileobj, limit)
-    with spooled:
+    with contextlib.ExitStack() as cleanup:
+        cleanup.enter_context(spooled)
         if size == 0:
             raise ApplicationError(_("文件是空的，请重新选择。"), code="empty_file", extra={"field": "file"})
         if size > limit:
@@ -252,6 +256,9 @@ def file_store(
                 code="file_type_not_allowed",
                 extra={"field": "file", "detected": content_type, "allowed": list(allowed)},
             )
+        if purpose == FilePurpose.PHOTO:  # may end up on a public page: kept without EXIF, GPS or text chunks
+            spooled, size, sha256 = images.image_strip_metadata(spooled, content_type)
+            cleanup.enter_context(spooled)
         file_id = uuid.uuid4()
         key = f"{scope.key_prefix(purpose)}/{file_id}"
         saved_key = ""
