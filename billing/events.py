@@ -19,6 +19,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -91,7 +92,9 @@ def stripe_event_process(*, event_pk: int) -> str:
 
 
 def stripe_event_failed(*, event_pk: int, error: str) -> None:
-    StripeEvent.objects.filter(pk=event_pk).update(error=error[:2000])
+    """Keep a failed attempt's error and count the attempt (the attempt's own transaction, with its count, was
+    rolled back by the failure)."""
+    StripeEvent.objects.filter(pk=event_pk).update(error=error[:2000], attempts=F("attempts") + 1)
 
 
 def stripe_events_requeue(*, older_than: timedelta, limit: int = 500) -> int:

@@ -251,6 +251,7 @@ def test_stripe_unreachable_gives_a_clear_error_loses_nothing_and_events_are_ret
     events.stripe_event_failed(event_pk=row.pk, error="stripe unreachable")
     row.refresh_from_db()
     assert row.processed_at is None and row.error  # kept, waiting
+    assert row.attempts == 1  # the failed attempt is counted, although its own transaction was rolled back
 
     # Later (beat, every ten minutes): still-unprocessed events are enqueued again.
     StripeEvent.objects.filter(pk=row.pk).update(received_at=row.received_at - timedelta(minutes=11))
