@@ -41,6 +41,17 @@ def test_outsiders_and_residents_see_nothing(client_for, hub_a, cast_a, world, o
     assert client_for(None, hub_a).get(f"/api/v1/pools/{pk}").status_code in (401, 403)
 
 
+def test_the_pool_is_in_the_navigation_only_for_those_who_can_open_it(client_for, hub_a, cast_a, world, outsider):  # type: ignore[no-untyped-def]
+    _member, owner = join(world, equity=100_000)
+    for user, listed in [(outsider, False), (cast_a.resident, False), (cast_a.staff, True), (owner, True)]:
+        client = client_for(user, hub_a)
+        page = client.get("/needs/")
+        assert page.status_code == 200
+        assert ('data-testid="nav-pool"' in page.content.decode()) is listed, user
+        assert (client.get("/pool/").status_code == 200) is listed, user
+    assert 'data-testid="nav-pool"' not in client_for(None, hub_a).get("/needs/").content.decode()
+
+
 def test_a_member_sees_its_own_statement_but_not_anothers(client_for, hub_a, world):  # type: ignore[no-untyped-def]
     member, owner = join(world, equity=123_456)
     other, _other_owner = join(world, equity=10_000)
