@@ -225,8 +225,16 @@ def notice_object(request: HttpRequest, pk: int, idea_id: int) -> HttpResponse:
 
 
 def _fair_context(request: HttpRequest, fair: Fair) -> dict[str, Any]:
-    rows = selectors.fair_board(fair=fair)
-    return {"fair": fair, "rows": rows, "totals": selectors.fair_totals(rows), "data": api.fair_public(fair)}
+    """What the fair page and its live part (``_board.html``: progress per idea and the claims) show. The live
+    part holds no form, so refreshing it never loses what someone is typing; money roles get a link per claim."""
+    data = api.fair_public(fair)
+    return {
+        "fair": fair,
+        "rows": selectors.fair_board(fair=fair),
+        "totals": data["totals"],
+        "data": data,
+        "treasurer": _has(request, MONEY_ROLES),
+    }
 
 
 @hub_view(public=True)
@@ -246,7 +254,6 @@ def fair_page(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         {
             "staff": staff,
-            "treasurer": _has(request, MONEY_ROLES),
             "funders": Organisation.objects.filter(pk__in=funder_ids).order_by("name"),
             "noticed": ProjectIdea.objects.filter(status=IdeaStatus.NOTICED) if staff else [],
         }
@@ -292,10 +299,34 @@ def _has(request: HttpRequest, roles: frozenset[str]) -> bool:
 
 
 @hub_view(roles=MONEY_ROLES)
+def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Money roles: one claim with what comes next for it — sign the agreement (or withdraw the pledge), then
+    record the money received with its receipt; once the idea is funded, the way to its project."""
+    claim = get_object_or_404(Claim.objects.select_related("fair", "idea", "matched_from"), pk=pk)
+    matches = list(claim.matches.all())
+    names = api._funder_names(
+        {claim.funder_id, *(m.funder_id for m in matches)}
+        | ({claim.matched_from.funder_id} if claim.matched_from else set())
+    )
+    return render(
+        request,
+        "needs/claim.html",
+        {
+            "claim": claim,
+            "idea": claim.idea,
+            "funder": names.get(claim.funder_id, ""),
+            "matched_from": names.get(claim.matched_from.funder_id, "") if claim.matched_from else "",
+            "matches": [(m, names.get(m.funder_id, "")) for m in matches],
+            "staff": is_staff(request),
+        },
+    )
+
+
+@hub_view(roles=MONEY_ROLES)
 @require_POST
 def claim_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     claim = get_object_or_404(Claim, pk=pk)
-    back = f"/needs/fairs/{claim.fair_id}/"
+    back = f"/needs/claims/{pk}/"
     if action == "agree":
         return _act(
             request,
@@ -307,18 +338,20 @@ def claim_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         )
     if action == "receive":
         receipt = request.FILES.get("receipt")
-        return _act(
-            request,
-            lambda: services.claim_receive(
+
+        def receive() -> None:
+            receipt_ref = request.POST.get("receipt_ref", "")
+            if not receipt_ref.strip():
+                raise ApplicationError(_("请填写收据编号。"), code="required", extra={"field": "receipt_ref"})
+            services.claim_receive(
                 claim=claim,
-                receipt_ref=request.POST.get("receipt_ref", ""),
+                receipt_ref=receipt_ref,
                 receipt=receipt,
                 receipt_name=getattr(receipt, "name", ""),
                 actor=request.user,
-            ),
-            _("已登记到账。"),
-            back,
-        )
+            )
+
+        return _act(request, receive, _("已登记到账。"), back)
     if action == "withdraw":
         return _act(request, lambda: services.claim_withdraw(claim=claim, actor=request.user), _("认领已撤回。"), back)
     raise Http404
