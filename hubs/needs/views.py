@@ -584,12 +584,30 @@ def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 _("项目已加入相亲会。"),
                 back,
             )
+        if action == "implementer":
+
+            def choose() -> None:
+                implementer_id = _int(p.get("implementer_id"))
+                if implementer_id is None:
+                    raise ApplicationError(_("请选择执行机构。"), code="required", extra={"field": "implementer_id"})
+                services.idea_implementer_set(idea=idea, implementer_id=implementer_id, actor=request.user)
+
+            return _act(request, choose, _("执行机构已确定。"), back)
         raise Http404
+    from huoban.identity.models import Organisation
+
+    partners = Organisation.objects.filter(
+        pk__in=Partnership.objects.filter(status=PartnershipStatus.ACTIVE).values("organisation_id")
+    ).order_by("name")
     return render(
         request,
         "needs/idea.html",
         {
             "idea": idea,
+            "implementer": api._funder_names({idea.implementer_id}).get(idea.implementer_id or 0, "")
+            if idea.implementer_id
+            else "",
+            "partners": partners,
             "review": selectors.idea_review(idea=idea),
             "criteria": criteria,
             "needs": idea.needs.all(),

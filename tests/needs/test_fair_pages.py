@@ -1,5 +1,5 @@
 """The fair's pages: the live part (progress and claims, refreshed by polling, with no form in it), the claim page
-where money roles sign the agreement and record the money received."""
+where money roles sign the agreement and record the money received, and choosing an idea's implementer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 
 from hubs.needs import services
-from hubs.needs.models import Claim, ClaimStatus, IdeaStatus
+from hubs.needs.models import Claim, ClaimStatus, IdeaStatus, ProjectIdea
 from hubs.projects.models import Project
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,42 @@ def test_a_pledge_is_withdrawn_on_its_page(hub_a, cast_a, idea_at, make_funder, 
     assert "认领已撤回。" in page.content.decode() and 'data-testid="agree"' not in page.content.decode()
     with hub_a:
         assert Claim.objects.get(pk=claim.pk).status == ClaimStatus.WITHDRAWN
+
+
+def test_staff_choose_the_implementer_on_the_idea_page(hub_a, cast_a, idea_at, make_funder, client_for):
+    from huoban.identity.models import Organisation
+
+    funder, implementer = make_funder("华数"), make_funder("上城区邻里互助会")
+    not_a_partner = Organisation.objects.get(members__user=cast_a.ngo_member)
+    with hub_a:
+        idea = idea_at("at_fair", budget=5_000)
+        for claim in services.claim_create(fair=idea.fair, idea=idea, funder_id=funder.pk, amount=5_000, actor=None):
+            services.claim_agree(claim=claim, actor=cast_a.treasurer)
+            services.claim_receive(claim=claim, actor=cast_a.treasurer, receipt_ref="SJ")
+        idea.refresh_from_db()
+        assert idea.status == IdeaStatus.FUNDED and idea.project_id is None
+    staff = client_for(cast_a.staff, hub_a)
+    url = f"/needs/ideas/{idea.pk}/"
+    page = staff.get(url).content.decode()
+    assert (
+        'data-testid="set-implementer"' in page and implementer.name in page and "确定执行机构后即转为资助项目" in page
+    )
+
+    assert (
+        "请选择执行机构。"
+        in staff.post(url, {"action": "implementer", "implementer_id": ""}, follow=True).content.decode()
+    )
+    refused = staff.post(url, {"action": "implementer", "implementer_id": not_a_partner.pk}, follow=True)
+    assert "该组织不是本枢纽合作中的伙伴。" in refused.content.decode()
+    reviewer = client_for(cast_a.reviewer, hub_a)
+    assert reviewer.post(url, {"action": "implementer", "implementer_id": implementer.pk}).status_code == 404
+    with hub_a:
+        assert ProjectIdea.objects.get(pk=idea.pk).implementer_id is None
+
+    done = staff.post(url, {"action": "implementer", "implementer_id": implementer.pk}, follow=True).content.decode()
+    assert "执行机构已确定。" in done
+    with hub_a:
+        idea.refresh_from_db()
+        assert idea.implementer_id == implementer.pk and idea.project_id is not None
+    assert f'href="/projects/{idea.project_id}/"' in done and 'data-testid="set-implementer"' not in done
+    assert implementer.name in reviewer.get(url).content.decode()
