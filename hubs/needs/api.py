@@ -185,10 +185,12 @@ def fair_public(fair: Fair) -> dict[str, Any]:
             {
                 "id": c.pk,
                 "idea": c.idea_id,
+                "idea_title": c.idea.title,
                 "funder_id": c.funder_id,
                 "funder": names.get(c.funder_id, ""),
                 "amount": c.amount,
                 "status": c.status,
+                "status_label": c.get_status_display(),
                 "matched_from": c.matched_from_id,
             }
             for c in claims

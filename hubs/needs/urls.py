@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("fairs/<int:pk>/board/", views.fair_board, name="needs-fair-board"),
     path("fairs/<int:pk>/claim/", views.fair_claim, name="needs-fair-claim"),
     path("fairs/<int:pk>/<str:action>/", views.fair_action, name="needs-fair-action"),
+    path("claims/<int:pk>/", views.claim_detail, name="needs-claim"),
     path("claims/<int:pk>/<str:action>/", views.claim_action, name="needs-claim-action"),
     path("staff/", views.staff_needs, name="needs-staff"),
     path("staff/<int:pk>/", views.staff_need, name="needs-staff-need"),

@@ -225,8 +225,16 @@ def notice_object(request: HttpRequest, pk: int, idea_id: int) -> HttpResponse:
 
 
 def _fair_context(request: HttpRequest, fair: Fair) -> dict[str, Any]:
-    rows = selectors.fair_board(fair=fair)
-    return {"fair": fair, "rows": rows, "totals": selectors.fair_totals(rows), "data": api.fair_public(fair)}
+    """What the fair page and its live part (``_board.html``: progress per idea and the claims) show. The live
+    part holds no form, so refreshing it never loses what someone is typing; money roles get a link per claim."""
+    data = api.fair_public(fair)
+    return {
+        "fair": fair,
+        "rows": selectors.fair_board(fair=fair),
+        "totals": data["totals"],
+        "data": data,
+        "treasurer": _has(request, MONEY_ROLES),
+    }
 
 
 @hub_view(public=True)
@@ -246,7 +254,6 @@ def fair_page(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         {
             "staff": staff,
-            "treasurer": _has(request, MONEY_ROLES),
             "funders": Organisation.objects.filter(pk__in=funder_ids).order_by("name"),
             "noticed": ProjectIdea.objects.filter(status=IdeaStatus.NOTICED) if staff else [],
         }
@@ -292,10 +299,34 @@ def _has(request: HttpRequest, roles: frozenset[str]) -> bool:
 
 
 @hub_view(roles=MONEY_ROLES)
+def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Money roles: one claim with what comes next for it — sign the agreement (or withdraw the pledge), then
+    record the money received with its receipt; once the idea is funded, the way to its project."""
+    claim = get_object_or_404(Claim.objects.select_related("fair", "idea", "matched_from"), pk=pk)
+    matches = list(claim.matches.all())
+    names = api._funder_names(
+        {claim.funder_id, *(m.funder_id for m in matches)}
+        | ({claim.matched_from.funder_id} if claim.matched_from else set())
+    )
+    return render(
+        request,
+        "needs/claim.html",
+        {
+            "claim": claim,
+            "idea": claim.idea,
+            "funder": names.get(claim.funder_id, ""),
+            "matched_from": names.get(claim.matched_from.funder_id, "") if claim.matched_from else "",
+            "matches": [(m, names.get(m.funder_id, "")) for m in matches],
+            "staff": is_staff(request),
+        },
+    )
+
+
+@hub_view(roles=MONEY_ROLES)
 @require_POST
 def claim_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     claim = get_object_or_404(Claim, pk=pk)
-    back = f"/needs/fairs/{claim.fair_id}/"
+    back = f"/needs/claims/{pk}/"
     if action == "agree":
         return _act(
             request,
@@ -307,18 +338,20 @@ def claim_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         )
     if action == "receive":
         receipt = request.FILES.get("receipt")
-        return _act(
-            request,
-            lambda: services.claim_receive(
+
+        def receive() -> None:
+            receipt_ref = request.POST.get("receipt_ref", "")
+            if not receipt_ref.strip():
+                raise ApplicationError(_("请填写收据编号。"), code="required", extra={"field": "receipt_ref"})
+            services.claim_receive(
                 claim=claim,
-                receipt_ref=request.POST.get("receipt_ref", ""),
+                receipt_ref=receipt_ref,
                 receipt=receipt,
                 receipt_name=getattr(receipt, "name", ""),
                 actor=request.user,
-            ),
-            _("已登记到账。"),
-            back,
-        )
+            )
+
+        return _act(request, receive, _("已登记到账。"), back)
     if action == "withdraw":
         return _act(request, lambda: services.claim_withdraw(claim=claim, actor=request.user), _("认领已撤回。"), back)
     raise Http404
@@ -551,12 +584,30 @@ def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 _("项目已加入相亲会。"),
                 back,
             )
+        if action == "implementer":
+
+            def choose() -> None:
+                implementer_id = _int(p.get("implementer_id"))
+                if implementer_id is None:
+                    raise ApplicationError(_("请选择执行机构。"), code="required", extra={"field": "implementer_id"})
+                services.idea_implementer_set(idea=idea, implementer_id=implementer_id, actor=request.user)
+
+            return _act(request, choose, _("执行机构已确定。"), back)
         raise Http404
+    from huoban.identity.models import Organisation
+
+    partners = Organisation.objects.filter(
+        pk__in=Partnership.objects.filter(status=PartnershipStatus.ACTIVE).values("organisation_id")
+    ).order_by("name")
     return render(
         request,
         "needs/idea.html",
         {
             "idea": idea,
+            "implementer": api._funder_names({idea.implementer_id}).get(idea.implementer_id or 0, "")
+            if idea.implementer_id
+            else "",
+            "partners": partners,
             "review": selectors.idea_review(idea=idea),
             "criteria": criteria,
             "needs": idea.needs.all(),
