@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from huoban.db import connection
 from huoban.errors import ApplicationError
+from tenants.middleware import host_cache_clear
 from tenants.models import Hub, HubAccess, HubPlanLimits, HubResourceUsage, HubRole
 
 GiB = 1024**3
@@ -194,5 +195,6 @@ def hub_limits_set(*, hub: Hub, plan: str, source: str, limits: Limits) -> bool:
             hub_id=hub.pk, defaults={"plan": plan, "source": source, **limits.as_dict()}
         )
         Hub.objects.filter(pk=hub.pk).exclude(plan=plan).update(plan=plan, updated_at=timezone.now())
+        transaction.on_commit(host_cache_clear)  # an update() sends no signal
     hub.plan = plan
     return before != Entitlement(plan=plan, source=source, limits=limits)

@@ -8,6 +8,8 @@ archived one 410, and a read-only one refuses writes with 423, each with a trans
 
 from __future__ import annotations
 
+import copy
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -30,6 +32,35 @@ def request_hostname(request: HttpRequest) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+_HOSTS: dict[str, tuple[float, Hub | None]] = {}  # host name -> (expires at, its hub or None); this process only
+_HOSTS_MAX = 10_000
+
+
+def hub_for_host(hostname: str) -> Hub | None:
+    """The hub a host name serves (a copy the request may change), or None for an unknown host.
+
+    Every request of every hub asks, so answers are kept in this process for ``HUOBAN_HOST_CACHE_SECONDS`` (5;
+    0 turns it off), unknown hosts included. A hub or domain saved or deleted in this process empties the cache
+    at once (``host_cache_clear``, connected in ``tenants.apps``); other processes see the change within those
+    seconds - a hub suspended or a custom domain moved takes effect everywhere within five seconds."""
+    ttl = float(getattr(settings, "HUOBAN_HOST_CACHE_SECONDS", 5))
+    now = time.monotonic()
+    cached = _HOSTS.get(hostname)
+    if cached is not None and cached[0] > now:
+        return copy.copy(cached[1]) if cached[1] is not None else None
+    domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+    hub: Hub | None = domain.tenant if domain is not None else None
+    if ttl > 0:
+        if len(_HOSTS) >= _HOSTS_MAX:  # a flood of made-up host names cannot grow it without bound
+            _HOSTS.clear()
+        _HOSTS[hostname] = (now + ttl, hub)
+    return copy.copy(hub) if hub is not None else None
+
+
+def host_cache_clear(**_kwargs: object) -> None:
+    _HOSTS.clear()
+
+
 class HubRoutingMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -47,10 +78,9 @@ class HubRoutingMiddleware:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)
             return self.get_response(request)
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-        if domain is None:
+        hub = hub_for_host(hostname)
+        if hub is None:
             return self._unknown_host(request, hostname)
-        hub: Hub = domain.tenant
         hub.domain_url = hostname
         request.hub = hub  # type: ignore[attr-defined]
         request.tenant = hub  # type: ignore[attr-defined]

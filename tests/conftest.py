@@ -140,9 +140,13 @@ def committed_db(django_db_setup, django_db_blocker):  # type: ignore[no-untyped
 
 @pytest.fixture(autouse=True)
 def _isolation(settings):  # type: ignore[no-untyped-def]
-    """Every test starts in the public schema with an empty cache and tasks run in-process."""
+    """Every test starts in the public schema with empty caches (the host routing one included: a hub made in an
+    earlier test's rolled-back transaction must not be routed to) and tasks run in-process."""
+    from tenants.middleware import host_cache_clear
+
     celery_app.conf.task_always_eager = True
     cache.clear()
+    host_cache_clear()
     connection.set_schema_to_public()
     translation.activate(django_settings.LANGUAGE_CODE)
     yield

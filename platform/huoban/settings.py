@@ -40,6 +40,8 @@ _site = urlsplit(HUOBAN_SITE_URL)
 if _site.scheme not in ("http", "https") or not _site.hostname:
     raise ImproperlyConfigured(f"HUOBAN_SITE_URL must be an http(s) URL, got {HUOBAN_SITE_URL!r}")
 HUOBAN_BASE_DOMAIN = _site.hostname
+# Host name -> hub answers are kept per process this long (a hub suspended elsewhere takes effect within it).
+HUOBAN_HOST_CACHE_SECONDS = env_int("HUOBAN_HOST_CACHE_SECONDS", 5)
 HUOBAN_URL_SCHEME = _site.scheme
 HUOBAN_URL_PORT = _site.port
 # Host routing is the allow-list: the middleware answers only the base domain and hosts in the Domain table

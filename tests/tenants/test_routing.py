@@ -91,3 +91,51 @@ def test_lists_join_the_way_the_language_does(client_for, hub_a, cast_a):
     client.cookies["huoban_language"] = "en"
     page = client.get("/").content.decode()
     assert "Public-welfare ambassador, Reviewer" in page or "ambassador, Reviewer" in page
+
+
+def test_routing_answers_are_kept_briefly_and_a_change_in_this_process_applies_at_once(client_for, hub_a):
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from huoban.db import connection
+    from tenants.models import Domain
+
+    client = client_for(None, hub_a)
+    assert client.get("/api/v1/hub").status_code == 200  # routed once: the answer is kept
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/hub").json()["slug"] == hub_a.slug
+    assert not [q for q in queries.captured_queries if "tenants_domain" in q["sql"]]
+
+    # suspended here: the very next request sees it (the save empties this process's cache)
+    hub_status_set(hub=hub_a, status=HubStatus.SUSPENDED, reason="欠费未缴", actor=None)
+    assert client.get("/api/v1/hub").status_code == 503
+    hub_status_set(hub=hub_a, status=HubStatus.ACTIVE, reason="", actor=None)
+    assert client.get("/api/v1/hub").status_code == 200
+
+    # an unknown host is remembered as unknown, until a domain for it is added
+    assert Client(HTTP_HOST="later.huoban.localhost").get("/api/v1/hub").status_code == 404
+    Domain.objects.create(domain="later.huoban.localhost", tenant=hub_a, is_primary=False)
+    assert Client(HTTP_HOST="later.huoban.localhost").get("/api/v1/hub").json()["slug"] == hub_a.slug
+
+
+def test_a_request_changing_its_hub_object_does_not_change_the_next_requests(hub_a):
+    from tenants.middleware import hub_for_host
+
+    first = hub_for_host(hub_a.host)
+    assert first is not None
+    first.name_zh = "被请求改掉的名字"
+    second = hub_for_host(hub_a.host)
+    assert second is not None and second.name_zh == hub_a.name_zh and second is not first
+
+
+def test_with_the_cache_off_every_request_routes_afresh(client_for, hub_a, settings):
+    from django.test.utils import CaptureQueriesContext
+
+    from huoban.db import connection
+
+    settings.HUOBAN_HOST_CACHE_SECONDS = 0
+    client = client_for(None, hub_a)
+    client.get("/api/v1/hub")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/v1/hub")
+    assert [q for q in queries.captured_queries if "tenants_domain" in q["sql"]]
