@@ -32,6 +32,10 @@ _ngo = itertools.count()
 _reviewer = itertools.count()
 _resident = itertools.count()
 _funder = itertools.count()
+# run.py runs one locust per user count against the same seed: step k of n uses every n-th resident from the k-th,
+# so a later step never sends a resident who already supported ideas in an earlier one
+_step, _steps = (int(x) for x in os.environ.get("LOAD_STEP", "0/1").split("/"))
+RESIDENTS = SEED["notice"]["residents"][_step::_steps]
 
 
 class Visitor(HttpUser):
@@ -138,7 +142,7 @@ class Supporter(HttpUser):
         self.ideas: list[int] = []
 
     def _next_resident(self) -> None:
-        residents = SEED["notice"]["residents"]
+        residents = RESIDENTS
         n = next(_resident)
         if n >= len(residents):  # every seeded resident has supported every idea: only read from now on
             self.headers = {"Host": SEED["hub_host"]}

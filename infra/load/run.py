@@ -126,7 +126,8 @@ def main() -> None:
                 time.sleep(0.5)
         master = psutil.Process(gunicorn.pid)
         print(f"gunicorn: {args.workers} workers × {args.threads} threads; {args.duration} s per step; work in {work}")
-        for users in [int(u) for u in args.users.split(",")]:
+        steps = [int(u) for u in args.users.split(",")]
+        for step, users in enumerate(steps):
             prefix = work / f"u{users}"
             stop, peaks = threading.Event(), {}
             sampler = threading.Thread(target=_rss_sampler, args=(master, stop, peaks), daemon=True)
@@ -137,7 +138,12 @@ def main() -> None:
                     *("-u", str(users), "-r", str(max(1, users // 2)), "--run-time", f"{args.duration}s"),
                     *("--host", host, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"),
                 ],
-                env={**env, "LOAD_SEED": str(seed_file), **({"LOAD_EVERY_JOURNEY": "1"} if args.every_journey else {})},
+                env={
+                    **env,
+                    "LOAD_SEED": str(seed_file),
+                    "LOAD_STEP": f"{step}/{len(steps)}",  # each step supports with its own share of the residents
+                    **({"LOAD_EVERY_JOURNEY": "1"} if args.every_journey else {}),
+                },
                 cwd=work,
                 check=False,
                 stdout=subprocess.DEVNULL,
