@@ -15,3 +15,9 @@ class TenantsConfig(AppConfig):
         for model in (Hub, Domain):
             post_save.connect(host_cache_clear, sender=model, dispatch_uid=f"host-cache-{model.__name__}-save")
             post_delete.connect(host_cache_clear, sender=model, dispatch_uid=f"host-cache-{model.__name__}-delete")
+
+        from huoban.retention import retention_rule_register
+        from tenants.retention import RULES
+
+        for rule in RULES:
+            retention_rule_register(rule)

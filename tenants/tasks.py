@@ -9,7 +9,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from tenants import provisioning
+from huoban.retention import PUBLIC, retention_apply_schema
+from tenants import provisioning, retention
 from tenants.models import HubInvitation
 
 logger = logging.getLogger(__name__)
@@ -39,3 +40,25 @@ def spare_schemas_refill() -> int:
     if made:
         logger.info("made %d spare hub schemas", made)
     return made
+
+
+@shared_task(acks_late=True)
+def retention_apply_hub() -> dict[str, int]:
+    """Apply the personal-data retention rules in the hub this task runs in (idempotent)."""
+    counts = retention.retention_apply_hub(dry_run=False)
+    logger.info("retention applied: %s", {name: n for name, n in counts.items() if n})
+    return counts
+
+
+@shared_task
+def retention_apply_all() -> int:
+    """Periodic (daily): the public schema's retention rules, then one ``retention_apply_hub`` per hub, each
+    running inside its hub. Returns the number of hubs."""
+    counts = retention_apply_schema(scope=PUBLIC, dry_run=False)
+    logger.info("retention applied (public): %s", {name: n for name, n in counts.items() if n})
+    count = 0
+    for hub in retention.retention_hubs().only("schema_name"):
+        with hub:
+            retention_apply_hub.delay()
+        count += 1
+    return count

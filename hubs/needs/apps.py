@@ -19,3 +19,9 @@ class NeedsConfig(AppConfig):
         from huoban.identity.erasure import erasure_hook_register
 
         erasure_hook_register("needs.residents", erase_residents_in_every_hub)
+
+        from hubs.needs.retention import RULES
+        from huoban.retention import retention_rule_register
+
+        for rule in RULES:
+            retention_rule_register(rule)

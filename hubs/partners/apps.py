@@ -12,3 +12,9 @@ class PartnersConfig(AppConfig):
         from huoban.discovery import registry
 
         registry.register(KIND, public_partners)
+
+        from hubs.partners.retention import RULES
+        from huoban.retention import retention_rule_register
+
+        for rule in RULES:
+            retention_rule_register(rule)

@@ -2,10 +2,12 @@
 journey, the error rate, throughput and the RSS of each gunicorn worker.
 
     python infra/load/run.py --database-url postgresql://postgres@127.0.0.1:5432/huoban_bench --fresh \\
-        --workers 2 --users 5,10,20 --duration 30
+        --workers 2 --users 10,20 --duration 30 --every-journey
 
 --fresh drops and re-creates that database first (never point it at data you keep). Needs the dev extras
-(locust). A two-user, eight-second run of it is part of the test suite (tests/infra/test_load_driver.py).
+(locust). --every-journey gives each back-office journey (directory, apply, review, support, claim, disburse) one
+user and the visitors the rest; without it users are spread by the classes' weights. A short run of it (eight
+users, every journey) is part of the test suite (tests/infra/test_load_driver.py).
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def main() -> None:
     parser.add_argument("--users", default="5,10,20", help="comma-separated concurrent users, one run each")
     parser.add_argument("--duration", type=int, default=30, help="seconds per run")
     parser.add_argument("--ngos", type=int, default=60)
+    parser.add_argument("--residents", type=int, default=100, help="resident accounts that support ideas on notice")
+    parser.add_argument("--every-journey", action="store_true", help="one user per back-office journey")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="huoban-load-"))
@@ -82,11 +86,20 @@ def main() -> None:
         # every simulated user comes from 127.0.0.1: per-IP limits would measure the limiter, not the site
         "HUOBAN_DISCOVER_RATE": "1000000/m",
         "HUOBAN_DISCOVER_API_RATE": "1000000/m",
+        "HUOBAN_NEEDS_CODE_RATE": "1000000/m",
+        "HUOBAN_NEEDS_VERIFY_RATE": "1000000/m",
+        "HUOBAN_NEEDS_SUBMIT_RATE": "1000000/m",
+        "HUOBAN_NEEDS_SUPPORT_RATE": "1000000/m",
     }
     if args.fresh:
         _recreate(args.database_url)
     subprocess.run(
-        [sys.executable, str(HERE / "seed.py"), "--ngos", str(args.ngos), "--out", str(seed_file)], env=env, check=True
+        [
+            *(sys.executable, str(HERE / "seed.py"), "--ngos", str(args.ngos), "--residents", str(args.residents)),
+            *("--review-applications", str(min(10, args.ngos)), "--out", str(seed_file)),
+        ],
+        env=env,
+        check=True,
     )
 
     port = _free_port()
@@ -113,7 +126,8 @@ def main() -> None:
                 time.sleep(0.5)
         master = psutil.Process(gunicorn.pid)
         print(f"gunicorn: {args.workers} workers × {args.threads} threads; {args.duration} s per step; work in {work}")
-        for users in [int(u) for u in args.users.split(",")]:
+        steps = [int(u) for u in args.users.split(",")]
+        for step, users in enumerate(steps):
             prefix = work / f"u{users}"
             stop, peaks = threading.Event(), {}
             sampler = threading.Thread(target=_rss_sampler, args=(master, stop, peaks), daemon=True)
@@ -124,7 +138,12 @@ def main() -> None:
                     *("-u", str(users), "-r", str(max(1, users // 2)), "--run-time", f"{args.duration}s"),
                     *("--host", host, "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"),
                 ],
-                env={**env, "LOAD_SEED": str(seed_file)},
+                env={
+                    **env,
+                    "LOAD_SEED": str(seed_file),
+                    "LOAD_STEP": f"{step}/{len(steps)}",  # each step supports with its own share of the residents
+                    **({"LOAD_EVERY_JOURNEY": "1"} if args.every_journey else {}),
+                },
                 cwd=work,
                 check=False,
                 stdout=subprocess.DEVNULL,

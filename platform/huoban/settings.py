@@ -237,6 +237,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=9, minute=0),
     },
     "pool-reminders": {"task": "hubs.pool.tasks.pool_reminders_send_all", "schedule": crontab(hour=9, minute=0)},
+    # Personal-data retention (PIPL): the public schema's rules, then one task per hub (tenants.tasks).
+    "retention-apply": {"task": "tenants.tasks.retention_apply_all", "schedule": crontab(hour=4, minute=15)},
 }
 # Requests per client IP to the public discovery page and API (django-ratelimit syntax).
 HUOBAN_DISCOVER_RATE = env_str("HUOBAN_DISCOVER_RATE", "120/m")
@@ -271,6 +273,14 @@ HUOBAN_NEEDS_VERIFY_RATE = env_str("HUOBAN_NEEDS_VERIFY_RATE", "30/h")
 HUOBAN_NEEDS_SUBMIT_RATE = env_str("HUOBAN_NEEDS_SUBMIT_RATE", "30/h")
 HUOBAN_NEEDS_SUPPORT_RATE = env_str("HUOBAN_NEEDS_SUPPORT_RATE", "600/m")
 HUOBAN_INVITATION_DAYS = env_int("HUOBAN_INVITATION_DAYS", 7)
+# Personal-data retention (PIPL; huoban.retention, docs/security.md): days each kind of personal data is kept after
+# the event that ends its use, then it is deleted or anonymised by beat (daily) or `manage.py retention_apply`.
+HUOBAN_RETENTION_PHONE_CODE_DAYS = env_int("HUOBAN_RETENTION_PHONE_CODE_DAYS", 1)  # after the code was sent
+HUOBAN_RETENTION_SESSION_DAYS = env_int("HUOBAN_RETENTION_SESSION_DAYS", 0)  # after the session expired
+HUOBAN_RETENTION_INVITATION_DAYS = env_int("HUOBAN_RETENTION_INVITATION_DAYS", 90)  # after accepted/revoked/expired
+HUOBAN_RETENTION_RESIDENT_DAYS = env_int("HUOBAN_RETENTION_RESIDENT_DAYS", 365)  # after the resident's last need/round
+HUOBAN_RETENTION_SUPPORT_SOURCE_DAYS = env_int("HUOBAN_RETENTION_SUPPORT_SOURCE_DAYS", 30)  # after the round closed
+HUOBAN_RETENTION_AUDIT_LABEL_DAYS = env_int("HUOBAN_RETENTION_AUDIT_LABEL_DAYS", 3 * 365)  # after the event
 OTP_TOTP_ISSUER = "Huoban"
 RATELIMIT_VIEW = "huoban.web.views.ratelimited"
 # Per-IP limits key on the real client behind trusted proxies (HUOBAN_PROXY_COUNT), not the balancer's address.

@@ -1,6 +1,6 @@
 """The load driver (infra/load) stays loadable: locust imports the locustfile and finds the journeys' users.
-A short load run (two users, eight seconds, no errors allowed) is part of the suite; the measured runs are in
-docs/benchmarks.md."""
+A short load run (eight users, one per back-office journey, eight seconds, no errors allowed, every journey
+must have run) is part of the suite; the measured runs are in docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def test_locust_lists_the_journeys_of_the_locustfile(tmp_path):
                 "staff_token": "hb_x",
                 "treasurer_token": "hb_y",
                 "ngos": [{"token": "hb_z", "organisation": 1}],
+                "review": {
+                    "criteria": [{"id": 1, "max_score": 10}],
+                    "reviewers": [{"token": "hb_r", "assignments": [1]}],
+                },
+                "notice": {"round": 1, "ideas": [1], "residents": ["hb_s"]},
+                "fair": {"fair": 1, "idea": 2, "funders": [{"token": "hb_f", "organisation": 2}]},
             }
         )
     )
@@ -42,14 +48,23 @@ def test_locust_lists_the_journeys_of_the_locustfile(tmp_path):
         timeout=120,
     )
     assert listed.returncode == 0, listed.stderr
-    assert {"Visitor", "Staff", "Applicant", "Treasurer"} <= set(listed.stdout.split())
+    assert {"Visitor", "Staff", "Applicant", "Reviewer", "Supporter", "Funder", "Treasurer"} <= set(
+        listed.stdout.split()
+    )
+
+
+JOURNEYS = ("browse", "discover", "directory", "apply", "review", "support", "claim", "disburse")
+# one user each with --every-journey, so each surely runs in a short run; the two visitors pick browse or discover
+# tasks at random, so only one of those two is certain
+ONE_USER_EACH = {"directory", "apply", "review", "support", "claim", "disburse"}
 
 
 @pytest.mark.timeout(900)
 def test_a_short_load_run_finishes_without_errors(django_db_setup):  # type: ignore[no-untyped-def]
     """The short form of the load run CI keeps: a fresh database seeded by infra/load/seed.py, gunicorn with two
-    workers, locust with two users for a few seconds. Every journey's requests must succeed; the figures are
-    printed (the real measurement, with rising users, is in docs/benchmarks.md)."""
+    workers, locust with eight users (one per back-office journey, two visitors) for a few seconds. Every journey
+    must have run and every request succeed; the figures are printed (the real measurement, with rising users,
+    is in docs/benchmarks.md)."""
     if importlib.util.find_spec("locust") is None:
         pytest.skip("locust is not installed (dev extras)")
     from django.conf import settings
@@ -62,7 +77,8 @@ def test_a_short_load_run_finishes_without_errors(django_db_setup):  # type: ign
         run = subprocess.run(
             [
                 *(sys.executable, str(ROOT / "infra/load/run.py"), "--database-url", url, "--fresh"),
-                *("--workers", "2", "--users", "2", "--duration", "8", "--ngos", "3"),
+                *("--workers", "2", "--users", "8", "--duration", "8", "--ngos", "3", "--residents", "6"),
+                "--every-journey",
             ],
             env=env,
             cwd=ROOT,
@@ -76,6 +92,15 @@ def test_a_short_load_run_finishes_without_errors(django_db_setup):  # type: ign
         requests_made, failures = (int(x) for x in total.split()[1:3])
         assert requests_made > 0 and failures == 0, run.stdout
         assert "error rate: 0.00%" in run.stdout
+        ran: dict[str, int] = {}
+        for line in run.stdout.splitlines():
+            journey, _sep, rest = line.partition(":")
+            if journey in JOURNEYS and rest:
+                reqs, fails = (int(x) for x in rest.split()[-5:-3])
+                assert fails == 0, line
+                ran[journey] = ran.get(journey, 0) + reqs
+        done = {j for j, n in ran.items() if n > 0}
+        assert done >= ONE_USER_EACH and done & {"browse", "discover"}, run.stdout
     finally:
         import psycopg
 
