@@ -153,110 +153,102 @@ class _Query:
         return "rank DESC, id DESC", "(rank, id) < (%(c_rank)s::real, %(c_id)s)"
 
 
+# Page and facets from one scan of the matching entries (``m``), each facet under every filter but its own
+# (``fk``, ``fr``, ``fs``, ``fh``). Only rows that pass every filter can be on the page, so only they are ranked.
+# Kinds and service areas come grouped by (kind, area bits), a few hundred rows at most, and are added up in
+# Python (twenty FILTER counts per row cost more); hubs are cut in SQL to the ones shown (the largest, and any
+# chosen), with their names, instead of sending every hub's count back.
 _FACET_TEMPLATE = """
 WITH m AS MATERIALIZED (
-    SELECT e.id, e.deadline, e.kind, e.region_path[1] AS province, e.service_area_bits, e.hub_id, {rank} AS rank,
-           {kind} AS fk, {region} AS fr, {service_area} AS fs, {hub} AS fh
+    SELECT e.id, e.deadline, e.kind, e.region_path[1] AS province, e.service_area_bits, e.hub_id,
+           {kind} AS fk, {region} AS fr, {service_area} AS fs, {hub} AS fh,
+           CASE WHEN {kind} AND {region} AND {service_area} AND {hub} THEN {rank} END AS rank
     FROM {sources} WHERE {where}
 )
-SELECT 'page', id, rank, deadline, NULL::text, NULL::bigint FROM (
+SELECT 'page', id, rank, deadline, NULL::text, NULL::bigint, NULL::text, NULL::text FROM (
     SELECT id, rank, deadline FROM m WHERE fk AND fr AND fs AND fh AND {keyset} ORDER BY {order} LIMIT %(limit)s
 ) page
-UNION ALL SELECT 'counts', NULL, NULL, NULL, {counts}, NULL::bigint FROM m
-UNION ALL SELECT 'province', NULL, NULL, NULL, coalesce(province, ''), count(*) FROM m WHERE fk AND fs AND fh
-    GROUP BY 5
-UNION ALL SELECT 'hub', NULL, NULL, NULL, hub_id::text, count(*) FROM m WHERE fk AND fr AND fs GROUP BY hub_id
+UNION ALL SELECT 'kind_area', service_area_bits, NULL, NULL, kind,
+                 count(*), (fr AND fs AND fh)::text, (fk AND fr AND fh)::text FROM m
+    WHERE (fr AND fs AND fh) OR (fk AND fr AND fh) GROUP BY kind, service_area_bits, 7, 8
+UNION ALL SELECT 'province', NULL, NULL, NULL, coalesce(province, ''), count(*), NULL, NULL FROM m
+    WHERE fk AND fs AND fh GROUP BY 5
+UNION ALL SELECT 'hub', h.hub_id, NULL, NULL, x.hub_slug, h.n, x.hub_name, x.hub_name_en FROM (
+    SELECT hub_id, count(*) AS n, row_number() OVER (ORDER BY count(*) DESC, hub_id) AS place
+    FROM m WHERE fk AND fr AND fs GROUP BY hub_id
+) h LEFT JOIN LATERAL (
+    SELECT hub_slug, hub_name, hub_name_en FROM discovery_discoveryentry
+    WHERE hub_id = h.hub_id AND status <> 'withdrawn' LIMIT 1
+) x ON TRUE
+    WHERE h.place <= %(hub_facet_max)s OR h.hub_id = ANY(%(selected_hubs)s::bigint[])
 """
 
-
-def _facet_sql() -> str:
-    """Page and facets from one scan. The kinds and service areas are counted in a single aggregate row (areas
-    as bits), provinces and hubs grouped; each under every filter but its own (``fk``, ``fr``, ``fs``, ``fh``)."""
-    kinds = ", ".join(f"count(*) FILTER (WHERE fr AND fs AND fh AND kind = '{k}')" for k in EntryKind.values)
-    areas = ", ".join(
-        f"count(*) FILTER (WHERE fk AND fr AND fh AND service_area_bits & {1 << i} <> 0)"
-        for i in range(len(ServiceArea.values))
-    )
-    # Only our own constants are joined in; every value is a bound parameter.
-    counts = f"ARRAY[{kinds}, {areas}]::text"
-    return _FACET_TEMPLATE.replace("{counts}", counts)
-
-
-_WITH_FACETS = _facet_sql()
-
 _PAGE_ONLY = """
-SELECT 'page', id, rank, deadline, NULL, NULL FROM (
+SELECT id, rank, deadline FROM (
     SELECT e.id, e.deadline, {rank} AS rank FROM {sources} WHERE {where}
 ) s WHERE {keyset} ORDER BY {order} LIMIT %(limit)s
 """
 
-_HUB_NAMES = """
-SELECT h.id, x.hub_slug, x.hub_name, x.hub_name_en FROM unnest(%s::bigint[]) AS h(id)
-CROSS JOIN LATERAL (SELECT hub_slug, hub_name, hub_name_en FROM discovery_discoveryentry
-                    WHERE hub_id = h.id AND status <> 'withdrawn' LIMIT 1) x
-"""
+FacetRow = tuple[str, int | None, str | None, int, str | None, str | None]
 
 
 def _run(
     query: _Query, *, cursor_key: list[Any] | None, limit: int, with_facets: bool
-) -> tuple[list[tuple[int, float]], list[tuple[str, str, int]] | None]:
+) -> tuple[list[tuple[int, float]], list[FacetRow] | None]:
     """One scan of the matching entries: the page (ids and ranks, one more than ``limit``) and, with facets,
-    the facet counts. The page's display columns are read afterwards, by id."""
+    the facet rows (see ``_facets``). The page's display columns are read afterwards, by id."""
     order, keyset = query.order_and_keyset(cursor_key)
     values = dict(query.values, limit=limit + 1)
     fragments = {"rank": query.rank, "sources": ", ".join(query.sources), "keyset": keyset, "order": order}
     if with_facets:
-        sql = _WITH_FACETS.format(where=" AND ".join(query.where), **fragments, **query.facet_conditions)
+        values.update(hub_facet_max=HUB_FACET_MAX, selected_hubs=list(query.params.hub_ids))
+        sql = _FACET_TEMPLATE.format(where=" AND ".join(query.where), **fragments, **query.facet_conditions)
     else:
         where = " AND ".join(query.where + [c for c in query.facet_conditions.values() if c != "TRUE"])
         sql = _PAGE_ONLY.format(where=where, **fragments)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
-    page = [(int(id_), float(rank)) for part, id_, rank, _d, _k, _n in rows if part == "page"]
-    facets = [(part, key, int(n or 0)) for part, _i, _r, _d, key, n in rows if part != "page"] if with_facets else None
+    if not with_facets:
+        return [(int(id_), float(rank)) for id_, rank, _d in rows], None
+    page = [(int(id_), float(rank)) for part, id_, rank, *_rest in rows if part == "page"]
+    facets = [(part, id_, key, int(n or 0), a, b) for part, id_, _r, _d, key, n, a, b in rows if part != "page"]
     return page, facets
 
 
-def _facets(params: SearchParams, rows: list[tuple[str, str, int]]) -> tuple[int, dict[str, list[FacetValue]]]:
+def _facets(params: SearchParams, rows: list[FacetRow]) -> tuple[int, dict[str, list[FacetValue]]]:
     """The number of hits and each facet's values with counts (under every filter but the facet's own, so a
     chosen kind still shows how many there are of the other kinds). Exact counts."""
     facets: dict[str, list[FacetValue]] = {"kind": [], "province": [], "service_area": [], "hub": []}
-    for facet, value, count in rows:
-        if facet == "counts":  # "{n,n,...}": the kinds' counts, then the service areas'
-            numbers = [int(n) for n in value.strip("{}").split(",")]
-            kinds, areas = numbers[: len(EntryKind.values)], numbers[len(EntryKind.values) :]
-            facets["kind"] = [
-                FacetValue(k, str(EntryKind(k).label), n, k in params.kinds)
-                for k, n in zip(EntryKind.values, kinds, strict=True)
-                if n
-            ]
-            facets["service_area"] = [
-                FacetValue(a, str(ServiceArea(a).label), n, a in params.service_areas)
-                for a, n in zip(ServiceArea.values, areas, strict=True)
-                if n
-            ]
+    kinds = dict.fromkeys(EntryKind.values, 0)
+    areas = [0] * len(ServiceArea.values)
+    english = _is_english()
+    for facet, number, value, count, a, b in rows:
+        if facet == "kind_area":  # (kind, area bits): counted for the kinds, the areas, or both
+            if a == "true" and value is not None and value in kinds:
+                kinds[value] += count
+            if b == "true" and number:
+                for i in range(len(areas)):
+                    if number & (1 << i):
+                        areas[i] += count
         elif facet == "province":
             region = region_get(value) if value else None
-            selected = bool(value) and params.region[:2] == value[:2]
-            facets["province"].append(FacetValue(value, region.name if region else _("全国"), count, selected))
-        else:
-            facets["hub"].append(FacetValue(value, value, count, int(value) in params.hub_ids))
+            selected = bool(value) and params.region[:2] == (value or "")[:2]
+            facets["province"].append(FacetValue(value or "", region.name if region else _("全国"), count, selected))
+        else:  # a hub shown: value is its slug, a and b its names (all NULL if it has no entry left)
+            hub = str(number)
+            label = (b if english and b else a or value) if value is not None else hub
+            facets["hub"].append(FacetValue(hub, label, count, int(hub) in params.hub_ids))
+    facets["kind"] = [FacetValue(k, str(EntryKind(k).label), n, k in params.kinds) for k, n in kinds.items() if n]
+    facets["service_area"] = [
+        FacetValue(a, str(ServiceArea(a).label), n, a in params.service_areas)
+        for a, n in zip(ServiceArea.values, areas, strict=True)
+        if n
+    ]
     # the kind facet counts under every filter but the kind: the hits are the chosen kinds' counts (or all)
     total = sum(f.count for f in facets["kind"] if f.selected or not params.kinds)
     facets["province"].sort(key=lambda f: (-f.count, f.value))
-    hubs = sorted(facets["hub"], key=lambda f: (-f.count, int(f.value)))
-    shown = hubs[:HUB_FACET_MAX] + [f for f in hubs[HUB_FACET_MAX:] if f.selected]
-    if shown:
-        with connection.cursor() as cursor:
-            cursor.execute(_HUB_NAMES, [[int(f.value) for f in shown]])
-            names = {str(id_): (slug, name, name_en) for id_, slug, name, name_en in cursor.fetchall()}
-        english = _is_english()
-        for f in shown:
-            slug, name, name_en = names.get(f.value, (f.value, f.value, ""))
-            f.label = name_en if english and name_en else name or slug
-        shown.sort(key=lambda f: (-f.count, f.label))
-    facets["hub"] = shown
+    facets["hub"].sort(key=lambda f: (-f.count, f.label))
     return total, facets
 
 
@@ -266,8 +258,31 @@ def _is_english() -> bool:
     return (get_language() or "").startswith("en")
 
 
+_FIELDS = [f for f in DiscoveryEntry._meta.concrete_fields if f.name != "search_vector"]
+_ENTRIES_SQL = f"SELECT {_COLUMNS} FROM {_T} e WHERE e.id = ANY(%s)"  # noqa: S608 - names are ours
+
+
+def _entries(ids: list[int]) -> dict[int, DiscoveryEntry]:
+    """The page's entries by id, read in one statement (as ``in_bulk``, without the queryset machinery)."""
+    if not ids:
+        return {}
+    names = [f.attname for f in _FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_ENTRIES_SQL, [ids])
+        rows = cursor.fetchall()
+    converters = [(i, f.from_db_value) for i, f in enumerate(_FIELDS) if hasattr(f, "from_db_value")]
+    entries = {}
+    for row in rows:
+        values = list(row)
+        for i, convert in converters:
+            values[i] = convert(values[i], None, connection)
+        entry = DiscoveryEntry.from_db(connection.alias, names, values)
+        entries[entry.pk] = entry
+    return entries
+
+
 def _hits(page: list[tuple[int, float]], parsed: ParsedQuery) -> list[SearchHit]:
-    entries = DiscoveryEntry.objects.defer("search_vector").in_bulk([id_ for id_, _rank in page])
+    entries = _entries([id_ for id_, _rank in page])
     hits = []
     for id_, rank in page:
         entry = entries.get(id_)
@@ -360,7 +375,7 @@ def discovery_search_params(
         if parsed.relaxed and parsed.relaxed != parsed.tsquery:
             modes.append(MATCH_PARTIAL)
     page: list[tuple[int, float]] = []
-    facet_rows: list[tuple[str, str, int]] | None = None
+    facet_rows: list[FacetRow] | None = None
     mode = modes[0]
     for mode in modes:
         q = _Query(params, parsed, mode, today=today)
