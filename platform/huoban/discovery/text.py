@@ -180,6 +180,11 @@ def parse_query(query: str) -> ParsedQuery:
 
 def _normalised_with_offsets(text: str) -> tuple[str, list[int]]:
     """``text`` normalised like the index sees it, and for each normalised character its offset in ``text``."""
+    lowered = text.lower()
+    if len(lowered) == len(text) and "Σ" not in text and unicodedata.is_normalized("NFKC", text):
+        # The usual case (Chinese, plain English): every character normalises to itself and lowercases to one
+        # character, so the offsets are the positions themselves. (Σ lowercases by context, so it goes the long way.)
+        return lowered, list(range(len(text)))
     chars: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
