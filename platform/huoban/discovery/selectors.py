@@ -153,29 +153,31 @@ class _Query:
         return "rank DESC, id DESC", "(rank, id) < (%(c_rank)s::real, %(c_id)s)"
 
 
-# Page and facets from one scan of the matching entries (``m``), each facet under every filter but its own
-# (``fk``, ``fr``, ``fs``, ``fh``). Only rows that pass every filter can be on the page, so only they are ranked.
-# Kinds and service areas come grouped by (kind, area bits), a few hundred rows at most, and are added up in
-# Python (twenty FILTER counts per row cost more); hubs are cut in SQL to the ones shown (the largest, and any
-# chosen), with their names, instead of sending every hub's count back.
+# Page and facets from one scan of the matching entries (``m``): the page under every filter, each facet under
+# every filter but its own. A facet filter the search has (kind, region, service area, hub) becomes a boolean
+# column of ``m`` (``fk``, ``fr``, ``fs``, ``fh``) instead of a condition; one without is left out altogether.
+# Only rows that pass every filter can be on the page, so only they are ranked. The four facets are counted in
+# one hashed pass over ``m`` (``g``, grouping sets): kinds and service areas as (kind, area bits) pairs, a few
+# hundred at most, added up in Python; provinces; hubs, cut in SQL to the ones shown (the largest, and any
+# chosen) and named in the same statement.
 _FACET_TEMPLATE = """
 WITH m AS MATERIALIZED (
-    SELECT e.id, e.deadline, e.kind, e.region_path[1] AS province, e.service_area_bits, e.hub_id,
-           {kind} AS fk, {region} AS fr, {service_area} AS fs, {hub} AS fh,
-           CASE WHEN {kind} AND {region} AND {service_area} AND {hub} THEN {rank} END AS rank
+    SELECT e.id, e.kind, e.region_path[1] AS province, e.service_area_bits, e.hub_id{columns}
     FROM {sources} WHERE {where}
+), g AS MATERIALIZED (
+    SELECT grouping(kind, service_area_bits, province, hub_id) AS gs, kind, service_area_bits, province, hub_id,
+           count(*){n_kind} AS n_kind, count(*){n_area} AS n_area, count(*){n_province} AS n_province,
+           count(*){n_hub} AS n_hub
+    FROM m GROUP BY GROUPING SETS ((kind, service_area_bits), (province), (hub_id))
 )
-SELECT 'page', id, rank, deadline, NULL::text, NULL::bigint, NULL::text, NULL::text FROM (
-    SELECT id, rank, deadline FROM m WHERE fk AND fr AND fs AND fh AND {keyset} ORDER BY {order} LIMIT %(limit)s
+SELECT 'page', id, rank, NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::text FROM (
+    SELECT id, rank FROM m WHERE {on_page} AND {keyset} ORDER BY {order} LIMIT %(limit)s
 ) page
-UNION ALL SELECT 'kind_area', service_area_bits, NULL, NULL, kind,
-                 count(*), (fr AND fs AND fh)::text, (fk AND fr AND fh)::text FROM m
-    WHERE (fr AND fs AND fh) OR (fk AND fr AND fh) GROUP BY kind, service_area_bits, 7, 8
-UNION ALL SELECT 'province', NULL, NULL, NULL, coalesce(province, ''), count(*), NULL, NULL FROM m
-    WHERE fk AND fs AND fh GROUP BY 5
-UNION ALL SELECT 'hub', h.hub_id, NULL, NULL, x.hub_slug, h.n, x.hub_name, x.hub_name_en FROM (
-    SELECT hub_id, count(*) AS n, row_number() OVER (ORDER BY count(*) DESC, hub_id) AS place
-    FROM m WHERE fk AND fr AND fs GROUP BY hub_id
+UNION ALL SELECT 'kind_area', service_area_bits, NULL, kind, n_kind, n_area, NULL, NULL FROM g WHERE gs = 3
+UNION ALL SELECT 'province', NULL, NULL, coalesce(province, ''), n_province, NULL, NULL, NULL FROM g
+    WHERE gs = 13 AND n_province > 0
+UNION ALL SELECT 'hub', h.hub_id, NULL, x.hub_slug, h.n_hub, NULL, x.hub_name, x.hub_name_en FROM (
+    SELECT hub_id, n_hub, row_number() OVER (ORDER BY n_hub DESC, hub_id) AS place FROM g WHERE gs = 14 AND n_hub > 0
 ) h LEFT JOIN LATERAL (
     SELECT hub_slug, hub_name, hub_name_en FROM discovery_discoveryentry
     WHERE hub_id = h.hub_id AND status <> 'withdrawn' LIMIT 1
@@ -183,13 +185,44 @@ UNION ALL SELECT 'hub', h.hub_id, NULL, NULL, x.hub_slug, h.n, x.hub_name, x.hub
     WHERE h.place <= %(hub_facet_max)s OR h.hub_id = ANY(%(selected_hubs)s::bigint[])
 """
 
+
+def _facet_sql(query: _Query, *, keyset: str, order: str) -> str:
+    flags = {"kind": "fk", "region": "fr", "service_area": "fs", "hub": "fh"}
+    conditions = {flags[name]: c for name, c in query.facet_conditions.items() if c != "TRUE"}
+
+    def under(*names: str) -> str:  # the rows a count or the page is taken from: these filters all passed
+        kept = [flags[n] for n in names if flags[n] in conditions]
+        return " AND ".join(kept)
+
+    on_page = under("kind", "region", "service_area", "hub")
+    rank = f"CASE WHEN {' AND '.join(conditions.values())} THEN {query.rank} END" if conditions else query.rank
+    columns = "".join(f", {c} AS {flag}" for flag, c in conditions.items()) + f", {rank} AS rank"
+    if query.params.sort == "deadline":
+        columns += ", e.deadline"
+    counts = {
+        "n_kind": under("region", "service_area", "hub"),
+        "n_area": under("kind", "region", "hub"),
+        "n_province": under("kind", "service_area", "hub"),
+        "n_hub": under("kind", "region", "service_area"),
+    }
+    return _FACET_TEMPLATE.format(
+        columns=columns,
+        sources=", ".join(query.sources),
+        where=" AND ".join(query.where),
+        on_page=on_page or "TRUE",
+        keyset=keyset,
+        order=order,
+        **{name: f" FILTER (WHERE {c})" if c else "" for name, c in counts.items()},
+    )
+
+
 _PAGE_ONLY = """
 SELECT id, rank, deadline FROM (
     SELECT e.id, e.deadline, {rank} AS rank FROM {sources} WHERE {where}
 ) s WHERE {keyset} ORDER BY {order} LIMIT %(limit)s
 """
 
-FacetRow = tuple[str, int | None, str | None, int, str | None, str | None]
+FacetRow = tuple[str, int | None, str | None, int, int | None, str | None, str | None]
 
 
 def _run(
@@ -199,12 +232,12 @@ def _run(
     the facet rows (see ``_facets``). The page's display columns are read afterwards, by id."""
     order, keyset = query.order_and_keyset(cursor_key)
     values = dict(query.values, limit=limit + 1)
-    fragments = {"rank": query.rank, "sources": ", ".join(query.sources), "keyset": keyset, "order": order}
     if with_facets:
         values.update(hub_facet_max=HUB_FACET_MAX, selected_hubs=list(query.params.hub_ids))
-        sql = _FACET_TEMPLATE.format(where=" AND ".join(query.where), **fragments, **query.facet_conditions)
+        sql = _facet_sql(query, keyset=keyset, order=order)
     else:
         where = " AND ".join(query.where + [c for c in query.facet_conditions.values() if c != "TRUE"])
+        fragments = {"rank": query.rank, "sources": ", ".join(query.sources), "keyset": keyset, "order": order}
         sql = _PAGE_ONLY.format(where=where, **fragments)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
@@ -212,7 +245,7 @@ def _run(
     if not with_facets:
         return [(int(id_), float(rank)) for id_, rank, _d in rows], None
     page = [(int(id_), float(rank)) for part, id_, rank, *_rest in rows if part == "page"]
-    facets = [(part, id_, key, int(n or 0), a, b) for part, id_, _r, _d, key, n, a, b in rows if part != "page"]
+    facets = [(part, id_, key, int(n or 0), n2, a, b) for part, id_, _r, key, n, n2, a, b in rows if part != "page"]
     return page, facets
 
 
@@ -223,14 +256,14 @@ def _facets(params: SearchParams, rows: list[FacetRow]) -> tuple[int, dict[str, 
     kinds = dict.fromkeys(EntryKind.values, 0)
     areas = [0] * len(ServiceArea.values)
     english = _is_english()
-    for facet, number, value, count, a, b in rows:
-        if facet == "kind_area":  # (kind, area bits): counted for the kinds, the areas, or both
-            if a == "true" and value is not None and value in kinds:
+    for facet, number, value, count, count_areas, a, b in rows:
+        if facet == "kind_area":  # (kind, area bits): its count for the kind facet, and for the area facet
+            if value is not None and value in kinds:
                 kinds[value] += count
-            if b == "true" and number:
+            if number and count_areas:
                 for i in range(len(areas)):
                     if number & (1 << i):
-                        areas[i] += count
+                        areas[i] += count_areas
         elif facet == "province":
             region = region_get(value) if value else None
             selected = bool(value) and params.region[:2] == (value or "")[:2]
