@@ -113,7 +113,10 @@ class DiscoveryEntry(models.Model):
             models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="discovery_amount_gte_0"),
         ]
         indexes = [
-            GinIndex(fields=["search_vector"], name="discovery_entry_search_gin"),
+            # Search only ever reads listed entries: closed ones and tombstones stay out of the index.
+            GinIndex(
+                fields=["search_vector"], condition=Q(status__in=LISTED_STATUSES), name="discovery_entry_listed_gin"
+            ),
             GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="discovery_entry_title_trgm"),
             GinIndex(fields=["region_path"], name="discovery_entry_region_gin"),
             GinIndex(fields=["service_areas"], name="discovery_entry_areas_gin"),

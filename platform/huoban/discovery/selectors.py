@@ -31,6 +31,8 @@ HUB_FACET_MAX = 30
 MATCH_FULL_TEXT, MATCH_SIMILAR, MATCH_PARTIAL, MATCH_ALL = "full_text", "similar", "partial", "all"
 
 _T = "discovery_discoveryentry"
+# The listed statuses as SQL literals (our own constants), so the planner can match the partial indexes to them.
+_LISTED_SQL = "(" + ", ".join(f"'{status}'" for status in LISTED_STATUSES) + ")"
 _COLUMNS = ", ".join(
     f"e.{f.column}" for f in DiscoveryEntry._meta.concrete_fields if f.name != "search_vector"
 )  # the vector stays in the database: it is large and never shown
@@ -86,10 +88,10 @@ class _Query:
     def __init__(self, params: SearchParams, parsed: ParsedQuery, mode: str, *, today: date):
         self.params = params
         self.mode = mode
-        self.values: dict[str, Any] = {"today": today, "listed": list(LISTED_STATUSES)}
+        self.values: dict[str, Any] = {"today": today}
         self.sources = [f"{_T} e"]
         self.where = [
-            "e.status = ANY(%(listed)s)",
+            f"e.status IN {_LISTED_SQL}",
             "(e.deadline IS NULL OR e.deadline >= %(today)s)",
             # hidden hubs (suspended, archived): a handful of ids, computed once per query
             "e.hub_id <> ALL (ARRAY(SELECT h.hub_id FROM discovery_discoveryhub h WHERE NOT h.visible))",
@@ -151,110 +153,135 @@ class _Query:
         return "rank DESC, id DESC", "(rank, id) < (%(c_rank)s::real, %(c_id)s)"
 
 
+# Page and facets from one scan of the matching entries (``m``): the page under every filter, each facet under
+# every filter but its own. A facet filter the search has (kind, region, service area, hub) becomes a boolean
+# column of ``m`` (``fk``, ``fr``, ``fs``, ``fh``) instead of a condition; one without is left out altogether.
+# Only rows that pass every filter can be on the page, so only they are ranked. The four facets are counted in
+# one hashed pass over ``m`` (``g``, grouping sets): kinds and service areas as (kind, area bits) pairs, a few
+# hundred at most, added up in Python; provinces; hubs, cut in SQL to the ones shown (the largest, and any
+# chosen) and named in the same statement.
 _FACET_TEMPLATE = """
 WITH m AS MATERIALIZED (
-    SELECT e.id, e.deadline, e.kind, e.region_path[1] AS province, e.service_area_bits, e.hub_id, {rank} AS rank,
-           {kind} AS fk, {region} AS fr, {service_area} AS fs, {hub} AS fh
+    SELECT e.id, e.kind, e.region_path[1] AS province, e.service_area_bits, e.hub_id{columns}
     FROM {sources} WHERE {where}
+), g AS MATERIALIZED (
+    SELECT grouping(kind, service_area_bits, province, hub_id) AS gs, kind, service_area_bits, province, hub_id,
+           count(*){n_kind} AS n_kind, count(*){n_area} AS n_area, count(*){n_province} AS n_province,
+           count(*){n_hub} AS n_hub
+    FROM m GROUP BY GROUPING SETS ((kind, service_area_bits), (province), (hub_id))
 )
-SELECT 'page', id, rank, deadline, NULL::text, NULL::bigint FROM (
-    SELECT id, rank, deadline FROM m WHERE fk AND fr AND fs AND fh AND {keyset} ORDER BY {order} LIMIT %(limit)s
+SELECT 'page', id, rank, NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::text FROM (
+    SELECT id, rank FROM m WHERE {on_page} AND {keyset} ORDER BY {order} LIMIT %(limit)s
 ) page
-UNION ALL SELECT 'counts', NULL, NULL, NULL, {counts}, NULL::bigint FROM m
-UNION ALL SELECT 'province', NULL, NULL, NULL, coalesce(province, ''), count(*) FROM m WHERE fk AND fs AND fh
-    GROUP BY 5
-UNION ALL SELECT 'hub', NULL, NULL, NULL, hub_id::text, count(*) FROM m WHERE fk AND fr AND fs GROUP BY hub_id
+UNION ALL SELECT 'kind_area', service_area_bits, NULL, kind, n_kind, n_area, NULL, NULL FROM g WHERE gs = 3
+UNION ALL SELECT 'province', NULL, NULL, coalesce(province, ''), n_province, NULL, NULL, NULL FROM g
+    WHERE gs = 13 AND n_province > 0
+UNION ALL SELECT 'hub', h.hub_id, NULL, x.hub_slug, h.n_hub, NULL, x.hub_name, x.hub_name_en FROM (
+    SELECT hub_id, n_hub, row_number() OVER (ORDER BY n_hub DESC, hub_id) AS place FROM g WHERE gs = 14 AND n_hub > 0
+) h LEFT JOIN LATERAL (
+    SELECT hub_slug, hub_name, hub_name_en FROM discovery_discoveryentry
+    WHERE hub_id = h.hub_id AND status <> 'withdrawn' LIMIT 1
+) x ON TRUE
+    WHERE h.place <= %(hub_facet_max)s OR h.hub_id = ANY(%(selected_hubs)s::bigint[])
 """
 
 
-def _facet_sql() -> str:
-    """Page and facets from one scan. The kinds and service areas are counted in a single aggregate row (areas
-    as bits), provinces and hubs grouped; each under every filter but its own (``fk``, ``fr``, ``fs``, ``fh``)."""
-    kinds = ", ".join(f"count(*) FILTER (WHERE fr AND fs AND fh AND kind = '{k}')" for k in EntryKind.values)
-    areas = ", ".join(
-        f"count(*) FILTER (WHERE fk AND fr AND fh AND service_area_bits & {1 << i} <> 0)"
-        for i in range(len(ServiceArea.values))
+def _facet_sql(query: _Query, *, keyset: str, order: str) -> str:
+    flags = {"kind": "fk", "region": "fr", "service_area": "fs", "hub": "fh"}
+    conditions = {flags[name]: c for name, c in query.facet_conditions.items() if c != "TRUE"}
+
+    def under(*names: str) -> str:  # the rows a count or the page is taken from: these filters all passed
+        kept = [flags[n] for n in names if flags[n] in conditions]
+        return " AND ".join(kept)
+
+    on_page = under("kind", "region", "service_area", "hub")
+    rank = f"CASE WHEN {' AND '.join(conditions.values())} THEN {query.rank} END" if conditions else query.rank
+    columns = "".join(f", {c} AS {flag}" for flag, c in conditions.items()) + f", {rank} AS rank"
+    if query.params.sort == "deadline":
+        columns += ", e.deadline"
+    counts = {
+        "n_kind": under("region", "service_area", "hub"),
+        "n_area": under("kind", "region", "hub"),
+        "n_province": under("kind", "service_area", "hub"),
+        "n_hub": under("kind", "region", "service_area"),
+    }
+    return _FACET_TEMPLATE.format(
+        columns=columns,
+        sources=", ".join(query.sources),
+        where=" AND ".join(query.where),
+        on_page=on_page or "TRUE",
+        keyset=keyset,
+        order=order,
+        **{name: f" FILTER (WHERE {c})" if c else "" for name, c in counts.items()},
     )
-    # Only our own constants are joined in; every value is a bound parameter.
-    counts = f"ARRAY[{kinds}, {areas}]::text"
-    return _FACET_TEMPLATE.replace("{counts}", counts)
 
-
-_WITH_FACETS = _facet_sql()
 
 _PAGE_ONLY = """
-SELECT 'page', id, rank, deadline, NULL, NULL FROM (
+SELECT id, rank, deadline FROM (
     SELECT e.id, e.deadline, {rank} AS rank FROM {sources} WHERE {where}
 ) s WHERE {keyset} ORDER BY {order} LIMIT %(limit)s
 """
 
-_HUB_NAMES = """
-SELECT h.id, x.hub_slug, x.hub_name, x.hub_name_en FROM unnest(%s::bigint[]) AS h(id)
-CROSS JOIN LATERAL (SELECT hub_slug, hub_name, hub_name_en FROM discovery_discoveryentry
-                    WHERE hub_id = h.id AND status <> 'withdrawn' LIMIT 1) x
-"""
+FacetRow = tuple[str, int | None, str | None, int, int | None, str | None, str | None]
 
 
 def _run(
     query: _Query, *, cursor_key: list[Any] | None, limit: int, with_facets: bool
-) -> tuple[list[tuple[int, float]], list[tuple[str, str, int]] | None]:
+) -> tuple[list[tuple[int, float]], list[FacetRow] | None]:
     """One scan of the matching entries: the page (ids and ranks, one more than ``limit``) and, with facets,
-    the facet counts. The page's display columns are read afterwards, by id."""
+    the facet rows (see ``_facets``). The page's display columns are read afterwards, by id."""
     order, keyset = query.order_and_keyset(cursor_key)
     values = dict(query.values, limit=limit + 1)
-    fragments = {"rank": query.rank, "sources": ", ".join(query.sources), "keyset": keyset, "order": order}
     if with_facets:
-        sql = _WITH_FACETS.format(where=" AND ".join(query.where), **fragments, **query.facet_conditions)
+        values.update(hub_facet_max=HUB_FACET_MAX, selected_hubs=list(query.params.hub_ids))
+        sql = _facet_sql(query, keyset=keyset, order=order)
     else:
         where = " AND ".join(query.where + [c for c in query.facet_conditions.values() if c != "TRUE"])
+        fragments = {"rank": query.rank, "sources": ", ".join(query.sources), "keyset": keyset, "order": order}
         sql = _PAGE_ONLY.format(where=where, **fragments)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
-    page = [(int(id_), float(rank)) for part, id_, rank, _d, _k, _n in rows if part == "page"]
-    facets = [(part, key, int(n or 0)) for part, _i, _r, _d, key, n in rows if part != "page"] if with_facets else None
+    if not with_facets:
+        return [(int(id_), float(rank)) for id_, rank, _d in rows], None
+    page = [(int(id_), float(rank)) for part, id_, rank, *_rest in rows if part == "page"]
+    facets = [(part, id_, key, int(n or 0), n2, a, b) for part, id_, _r, key, n, n2, a, b in rows if part != "page"]
     return page, facets
 
 
-def _facets(params: SearchParams, rows: list[tuple[str, str, int]]) -> tuple[int, dict[str, list[FacetValue]]]:
+def _facets(params: SearchParams, rows: list[FacetRow]) -> tuple[int, dict[str, list[FacetValue]]]:
     """The number of hits and each facet's values with counts (under every filter but the facet's own, so a
     chosen kind still shows how many there are of the other kinds). Exact counts."""
     facets: dict[str, list[FacetValue]] = {"kind": [], "province": [], "service_area": [], "hub": []}
-    for facet, value, count in rows:
-        if facet == "counts":  # "{n,n,...}": the kinds' counts, then the service areas'
-            numbers = [int(n) for n in value.strip("{}").split(",")]
-            kinds, areas = numbers[: len(EntryKind.values)], numbers[len(EntryKind.values) :]
-            facets["kind"] = [
-                FacetValue(k, str(EntryKind(k).label), n, k in params.kinds)
-                for k, n in zip(EntryKind.values, kinds, strict=True)
-                if n
-            ]
-            facets["service_area"] = [
-                FacetValue(a, str(ServiceArea(a).label), n, a in params.service_areas)
-                for a, n in zip(ServiceArea.values, areas, strict=True)
-                if n
-            ]
+    kinds = dict.fromkeys(EntryKind.values, 0)
+    areas = [0] * len(ServiceArea.values)
+    english = _is_english()
+    for facet, number, value, count, count_areas, a, b in rows:
+        if facet == "kind_area":  # (kind, area bits): its count for the kind facet, and for the area facet
+            if value is not None and value in kinds:
+                kinds[value] += count
+            if number and count_areas:
+                for i in range(len(areas)):
+                    if number & (1 << i):
+                        areas[i] += count_areas
         elif facet == "province":
             region = region_get(value) if value else None
-            selected = bool(value) and params.region[:2] == value[:2]
-            facets["province"].append(FacetValue(value, region.name if region else _("全国"), count, selected))
-        else:
-            facets["hub"].append(FacetValue(value, value, count, int(value) in params.hub_ids))
+            selected = bool(value) and params.region[:2] == (value or "")[:2]
+            facets["province"].append(FacetValue(value or "", region.name if region else _("全国"), count, selected))
+        else:  # a hub shown: value is its slug, a and b its names (all NULL if it has no entry left)
+            hub = str(number)
+            label = (b if english and b else a or value) if value is not None else hub
+            facets["hub"].append(FacetValue(hub, label, count, int(hub) in params.hub_ids))
+    facets["kind"] = [FacetValue(k, str(EntryKind(k).label), n, k in params.kinds) for k, n in kinds.items() if n]
+    facets["service_area"] = [
+        FacetValue(a, str(ServiceArea(a).label), n, a in params.service_areas)
+        for a, n in zip(ServiceArea.values, areas, strict=True)
+        if n
+    ]
     # the kind facet counts under every filter but the kind: the hits are the chosen kinds' counts (or all)
     total = sum(f.count for f in facets["kind"] if f.selected or not params.kinds)
     facets["province"].sort(key=lambda f: (-f.count, f.value))
-    hubs = sorted(facets["hub"], key=lambda f: (-f.count, int(f.value)))
-    shown = hubs[:HUB_FACET_MAX] + [f for f in hubs[HUB_FACET_MAX:] if f.selected]
-    if shown:
-        with connection.cursor() as cursor:
-            cursor.execute(_HUB_NAMES, [[int(f.value) for f in shown]])
-            names = {str(id_): (slug, name, name_en) for id_, slug, name, name_en in cursor.fetchall()}
-        english = _is_english()
-        for f in shown:
-            slug, name, name_en = names.get(f.value, (f.value, f.value, ""))
-            f.label = name_en if english and name_en else name or slug
-        shown.sort(key=lambda f: (-f.count, f.label))
-    facets["hub"] = shown
+    facets["hub"].sort(key=lambda f: (-f.count, f.label))
     return total, facets
 
 
@@ -264,8 +291,31 @@ def _is_english() -> bool:
     return (get_language() or "").startswith("en")
 
 
+_FIELDS = [f for f in DiscoveryEntry._meta.concrete_fields if f.name != "search_vector"]
+_ENTRIES_SQL = f"SELECT {_COLUMNS} FROM {_T} e WHERE e.id = ANY(%s)"  # noqa: S608 - names are ours
+
+
+def _entries(ids: list[int]) -> dict[int, DiscoveryEntry]:
+    """The page's entries by id, read in one statement (as ``in_bulk``, without the queryset machinery)."""
+    if not ids:
+        return {}
+    names = [f.attname for f in _FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_ENTRIES_SQL, [ids])
+        rows = cursor.fetchall()
+    converters = [(i, f.from_db_value) for i, f in enumerate(_FIELDS) if hasattr(f, "from_db_value")]
+    entries = {}
+    for row in rows:
+        values = list(row)
+        for i, convert in converters:
+            values[i] = convert(values[i], None, connection)
+        entry = DiscoveryEntry.from_db(connection.alias, names, values)
+        entries[entry.pk] = entry
+    return entries
+
+
 def _hits(page: list[tuple[int, float]], parsed: ParsedQuery) -> list[SearchHit]:
-    entries = DiscoveryEntry.objects.defer("search_vector").in_bulk([id_ for id_, _rank in page])
+    entries = _entries([id_ for id_, _rank in page])
     hits = []
     for id_, rank in page:
         entry = entries.get(id_)
@@ -358,7 +408,7 @@ def discovery_search_params(
         if parsed.relaxed and parsed.relaxed != parsed.tsquery:
             modes.append(MATCH_PARTIAL)
     page: list[tuple[int, float]] = []
-    facet_rows: list[tuple[str, str, int]] | None = None
+    facet_rows: list[FacetRow] | None = None
     mode = modes[0]
     for mode in modes:
         q = _Query(params, parsed, mode, today=today)

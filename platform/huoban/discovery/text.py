@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.utils.html import escape
@@ -178,18 +178,38 @@ def parse_query(query: str) -> ParsedQuery:
 # --- highlighting -------------------------------------------------------------------------------------------
 
 
-def _normalised_with_offsets(text: str) -> tuple[str, list[int]]:
+# What each character becomes once normalised like the index sees it (NFKC, lowercase), by code point: filled as
+# characters are met. Almost all become exactly one character (，→, Ａ→a 漢→漢); a few become several (ﬁ→fi).
+_CHAR_NORMAL: dict[int, str] = {}
+
+
+def _normalised_with_offsets(text: str) -> tuple[str, Sequence[int]]:
     """``text`` normalised like the index sees it, and for each normalised character its offset in ``text``."""
+    table = _CHAR_NORMAL
+    one_to_one = True
+    for ch in set(text):
+        norm = table.get(ord(ch))
+        if norm is None:
+            norm = table[ord(ch)] = unicodedata.normalize("NFKC", ch).lower()
+        if len(norm) != 1:
+            one_to_one = False
+    if one_to_one:  # the usual case: the offsets are the positions themselves
+        return text.translate(table), range(len(text))
     chars: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
-        norm = unicodedata.normalize("NFKC", ch).lower()
+        norm = table[ord(ch)]
         chars.append(norm)
         offsets.extend([i] * len(norm))
     return "".join(chars), offsets
 
 
 def _pattern(terms: Sequence[str], prefixes: frozenset[str]) -> re.Pattern[str] | None:
+    return _pattern_cached(tuple(terms), prefixes)
+
+
+@lru_cache(maxsize=256)
+def _pattern_cached(terms: tuple[str, ...], prefixes: frozenset[str]) -> re.Pattern[str] | None:
     parts = []
     for term in sorted(set(terms), key=len, reverse=True):
         if _is_cjk(term):
