@@ -7,9 +7,9 @@ transaction's id, key, memo, times, author, reversal link). Changing any of them
 one breaks the chain from there on.
 
 The body is made here, in Python, before the posting locks the chain; the database function
-``ledger_chain_append`` (migration 0003) then numbers and hashes the entries under the chain-head lock, in the
-last statement before commit, so the lock that serialises a hub's postings is held for as short a time as
-possible. ``chain_verify`` recomputes every hash here.
+``ledger_chain_append`` (migration 0002), called by ``ledger_post`` (migration 0004) as its last step, then
+numbers and hashes the entries under the chain-head lock, so the lock that serialises a hub's postings is held for
+as short a time as possible. ``chain_verify`` recomputes every hash here.
 """
 
 from __future__ import annotations
