@@ -50,11 +50,11 @@ from hubs.needs.models import (
     Support,
     SupportFlag,
 )
-from hubs.needs.sms import sms_sender
 from hubs.partners.models import Partnership, PartnershipStatus
 from huoban.audit.services import audit_record
 from huoban.db import connection
 from huoban.errors import ApplicationError
+from huoban.sms import sms_sender
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 CODE_TTL = timedelta(minutes=10)

@@ -56,9 +56,9 @@ def test_need_to_notice_support_to_fair_claim_to_funded_project(live_site, brows
     from django.utils import timezone
 
     from hubs.core.services import membership_grant
-    from hubs.needs import sms
     from hubs.needs.models import Claim, IdeaStatus, Need, ProjectIdea, Support
     from hubs.partners.services import partnership_staff_add
+    from huoban import sms
     from huoban.identity.services import organisation_create, user_create
     from tenants.services import hub_provision
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hubs.needs import services, sms
+from hubs.needs import services
 from hubs.needs.models import Channel, Need, NeedStatus, PhoneCode, Resident
+from huoban import sms
 from huoban.errors import ApplicationError
 from tests.needs.conftest import a_need
 

@@ -18,6 +18,17 @@ class SignupForm(forms.Form):
     password = forms.CharField(label=_("密码"), widget=forms.PasswordInput, help_text=_("至少 10 位，不能太常见。"))
 
 
+class MobileResetRequestForm(forms.Form):
+    mobile = forms.CharField(label=_("手机号"), max_length=20)
+
+
+class MobileResetForm(forms.Form):
+    code = forms.CharField(label=_("短信验证码"), max_length=6)
+    password = forms.CharField(
+        label=_("新密码"), widget=forms.PasswordInput, strip=False, help_text=_("至少 10 位，不能太常见。")
+    )
+
+
 class ProfileForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=100)
     preferred_language = forms.ChoiceField(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from huoban.audit.services import audit_record, snapshot
@@ -31,6 +35,7 @@ from huoban.identity.validators import (
     validate_mobile,
 )
 from huoban.regions import region_validate
+from huoban.sms import sms_sender
 
 EMAIL_VERIFY_SALT = "huoban.identity.email-verify"
 EMAIL_VERIFY_MAX_AGE = 3 * 24 * 3600
@@ -106,6 +111,84 @@ def user_create(
             audit_record(actor=user, action="identity.user.created", obj=user, after={"name": name})
     except IntegrityError as exc:  # two sign-ups with the same login at the same moment
         raise ApplicationError(_("该账号已注册，请直接登录。"), code="login_taken") from exc
+    return user
+
+
+# --- password reset by SMS (accounts that sign in with a mobile number) ---------------------------------------
+
+RESET_CODE_SECONDS = 600
+RESET_CODE_ATTEMPTS = 5
+
+
+def _reset_key(mobile: str) -> str:
+    return f"identity:password-reset:{mobile}"
+
+
+def _reset_digest(mobile: str, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{mobile}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def password_reset_code_send(*, mobile: str) -> str:
+    """Text a six-digit code to ``mobile`` if an active account signs in with it; returns the normalised number.
+
+    Says nothing about whether such an account exists (the caller answers the same either way). The code is kept
+    only as a keyed digest, for ``RESET_CODE_SECONDS``, and allows ``RESET_CODE_ATTEMPTS`` tries; asking again
+    replaces it. Callers limit how often a client and a number may ask (``HUOBAN_PASSWORD_RESET_RATE``)."""
+    mobile = normalise_mobile(mobile)
+    try:
+        validate_mobile(mobile)
+    except ValidationError as exc:
+        _raise_validation(exc, "mobile")
+    user = User.objects.filter(mobile=mobile, is_active=True, erased_at__isnull=True).first()
+    if user is None:
+        return mobile
+    code = f"{secrets.randbelow(10**6):06d}"
+    cache.set(_reset_key(mobile), {"digest": _reset_digest(mobile, code), "tries": 0}, RESET_CODE_SECONDS)
+    with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+        text = _("【伙伴】验证码 %(code)s，用于重设密码，%(minutes)d 分钟内有效。如非本人操作，请忽略。") % {
+            "code": code,
+            "minutes": RESET_CODE_SECONDS // 60,
+        }
+    sms_sender().send(phone=mobile, text=text)
+    return mobile
+
+
+def password_reset_with_code(*, mobile: str, code: str, password: str) -> User:
+    """Set a new password for the account of ``mobile`` with the code texted to it.
+
+    Refuses a wrong or expired code (``invalid_code``; the code is used up after ``RESET_CODE_ATTEMPTS`` tries,
+    ``too_many_attempts``) and a password the validators reject (``invalid_password``), changing nothing. On
+    success the code is used up, every other session of the account ends (its session hash changes with the
+    password) and ``identity.password.reset`` is recorded."""
+    mobile = normalise_mobile(mobile)
+    code = (code or "").strip()
+    key = _reset_key(mobile)
+    entry = cache.get(key)
+    wrong = ApplicationError(_("验证码不正确或已过期，请重新获取。"), code="invalid_code", extra={"field": "code"})
+    if not entry:
+        raise wrong
+    if entry["tries"] >= RESET_CODE_ATTEMPTS:
+        cache.delete(key)
+        raise ApplicationError(
+            _("尝试次数过多，该验证码已失效，请重新获取。"), code="too_many_attempts", extra={"field": "code"}
+        )
+    if not hmac.compare_digest(entry["digest"], _reset_digest(mobile, code)):
+        entry["tries"] += 1
+        cache.set(key, entry, RESET_CODE_SECONDS)
+        raise wrong
+    user = User.objects.filter(mobile=mobile, is_active=True, erased_at__isnull=True).first()
+    if user is None:
+        cache.delete(key)
+        raise wrong
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        _raise_validation(exc, "password")
+    user.set_password(password)
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        audit_record(actor=user, action="identity.password.reset", obj=user, after={"by": "sms"})
+    cache.delete(key)
     return user
 
 

@@ -36,6 +36,8 @@ urlpatterns = [
         ),
         name="password_reset",
     ),
+    path("password-reset/mobile/", views.password_reset_mobile_view, name="password_reset_mobile"),
+    path("password-reset/mobile/code/", views.password_reset_mobile_code_view, name="password_reset_mobile_code"),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="identity/password_reset_done.html"),

@@ -23,6 +23,8 @@ from huoban.errors import ApplicationError
 from huoban.identity import selectors, services
 from huoban.identity.forms import (
     LoginForm,
+    MobileResetForm,
+    MobileResetRequestForm,
     OrganisationEditForm,
     OrganisationForm,
     OtpForm,
@@ -36,6 +38,7 @@ from huoban.tasks import enqueue_on_commit
 from huoban.web.forms import form_apply_error
 
 PENDING_2FA_KEY = "huoban_pending_2fa_user"
+RESET_MOBILE_KEY = "huoban_password_reset_mobile"
 
 
 def safe_next(request: HttpRequest, default: str = "/") -> str:
@@ -152,6 +155,47 @@ def signup_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("欢迎加入伙伴！"))
             return HttpResponseRedirect(safe_next(request, reverse("identity:profile")))
     return render(request, "identity/signup.html", {"form": form, "next": safe_next(request, "")})
+
+
+# Each request texts someone: limited per client and per number asked for, as the e-mail reset is.
+@ratelimit(key="ip", rate=settings.HUOBAN_PASSWORD_RESET_RATE, method="POST", block=True)
+@ratelimit(key="post:mobile", rate=settings.HUOBAN_PASSWORD_RESET_RATE, method="POST", block=True)
+def password_reset_mobile_view(request: HttpRequest) -> HttpResponse:
+    """Accounts that sign in with a mobile number: ask for a code by SMS. The answer is the same whether or not
+    the number has an account."""
+    form = MobileResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mobile = services.password_reset_code_send(mobile=form.cleaned_data["mobile"])
+        except ApplicationError as exc:
+            form_apply_error(form, exc)
+        else:
+            request.session[RESET_MOBILE_KEY] = mobile
+            messages.info(request, _("如果该手机号已注册，验证码已通过短信发出。"))
+            return redirect("identity:password_reset_mobile_code")
+    return render(request, "identity/password_reset_mobile.html", {"form": form})
+
+
+@ratelimit(key="ip", rate=settings.HUOBAN_LOGIN_RATE, method="POST", block=True)
+def password_reset_mobile_code_view(request: HttpRequest) -> HttpResponse:
+    """The code from the SMS and a new password."""
+    mobile = request.session.get(RESET_MOBILE_KEY)
+    if not mobile:
+        return redirect("identity:password_reset_mobile")
+    form = MobileResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_with_code(
+                mobile=mobile, code=form.cleaned_data["code"], password=form.cleaned_data["password"]
+            )
+        except ApplicationError as exc:
+            form_apply_error(form, exc)
+        else:
+            del request.session[RESET_MOBILE_KEY]
+            messages.success(request, _("密码已重设，请用新密码登录。"))
+            return redirect("identity:login")
+    masked = f"{mobile[:3]}****{mobile[-4:]}"
+    return render(request, "identity/password_reset_mobile_code.html", {"form": form, "mobile": masked})
 
 
 def verify_email_view(request: HttpRequest, token: str) -> HttpResponse:

@@ -41,7 +41,7 @@ class ConsoleSmsSender:
 
 
 def sms_sender() -> SmsSender:
-    path = getattr(settings, "HUOBAN_SMS_BACKEND", "") or "hubs.needs.sms.ConsoleSmsSender"
+    path = getattr(settings, "HUOBAN_SMS_BACKEND", "") or "huoban.sms.ConsoleSmsSender"
     sender: SmsSender = import_string(path)()
     return sender
 
