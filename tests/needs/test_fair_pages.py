@@ -153,3 +153,17 @@ def test_staff_choose_the_implementer_on_the_idea_page(hub_a, cast_a, idea_at, m
         assert idea.implementer_id == implementer.pk and idea.project_id is not None
     assert f'href="/projects/{idea.project_id}/"' in done and 'data-testid="set-implementer"' not in done
     assert implementer.name in reviewer.get(url).content.decode()
+
+
+def test_a_closed_fairs_board_stops_refreshing(hub_a, cast_a, idea_at, client_for):
+    with hub_a:
+        idea = idea_at("at_fair", budget=50_000_00)
+    url = f"/needs/fairs/{idea.fair_id}/board/"
+    client = client_for(None, hub_a)
+    assert 'hx-trigger="every 3s"' in client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    with hub_a:
+        services.fair_transition(fair=idea.fair, status="closed", actor=cast_a.staff)
+    # the next refresh replaces the board with one that no longer polls; the results stay on it
+    closed = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert '<div id="board">' in closed
+    assert "hx-trigger" not in closed and idea.title in closed
