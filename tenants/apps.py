@@ -16,8 +16,7 @@ class TenantsConfig(AppConfig):
             post_save.connect(host_cache_clear, sender=model, dispatch_uid=f"host-cache-{model.__name__}-save")
             post_delete.connect(host_cache_clear, sender=model, dispatch_uid=f"host-cache-{model.__name__}-delete")
 
-        from huoban.retention import retention_rule_register
+        from huoban.retention import retention_rules_register
         from tenants.retention import RULES
 
-        for rule in RULES:
-            retention_rule_register(rule)
+        retention_rules_register(RULES)

@@ -13,23 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from huoban.db import connection
-from huoban.retention import HUB, PUBLIC, RetentionRule, purge, retention_apply_schema
+from huoban.retention import HUB, PUBLIC, RetentionRule, invitation_finished_before, purge, retention_apply_schema
 from tenants.models import Hub, HubInvitation, HubStatus
 
 
 def hub_invitations(cutoff: datetime, dry_run: bool) -> int:
     """Invitations to a hub (an email address) accepted, revoked or expired before the cutoff; the hub's audit
     trail keeps that someone was invited and joined."""
-    done = (
-        Q(accepted_at__lt=cutoff)
-        | Q(revoked_at__lt=cutoff)
-        | Q(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lt=cutoff)
-    )
-    return purge(HubInvitation.objects.filter(done), dry_run)
+    return purge(HubInvitation.objects.filter(invitation_finished_before(cutoff)), dry_run)
 
 
 RULES = [

@@ -21,7 +21,6 @@ class NeedsConfig(AppConfig):
         erasure_hook_register("needs.residents", erase_residents_in_every_hub)
 
         from hubs.needs.retention import RULES
-        from huoban.retention import retention_rule_register
+        from huoban.retention import retention_rules_register
 
-        for rule in RULES:
-            retention_rule_register(rule)
+        retention_rules_register(RULES)

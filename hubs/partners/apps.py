@@ -14,7 +14,6 @@ class PartnersConfig(AppConfig):
         registry.register(KIND, public_partners)
 
         from hubs.partners.retention import RULES
-        from huoban.retention import retention_rule_register
+        from huoban.retention import retention_rules_register
 
-        for rule in RULES:
-            retention_rule_register(rule)
+        retention_rules_register(RULES)

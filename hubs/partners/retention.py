@@ -6,20 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from hubs.partners.models import PartnerInvitation
-from huoban.retention import HUB, RetentionRule, purge
+from huoban.retention import HUB, RetentionRule, invitation_finished_before, purge
 
 
 def partner_invitations(cutoff: datetime, dry_run: bool) -> int:
-    done = (
-        Q(accepted_at__lt=cutoff)
-        | Q(revoked_at__lt=cutoff)
-        | Q(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lt=cutoff)
-    )
-    return purge(PartnerInvitation.objects.filter(done), dry_run)
+    return purge(PartnerInvitation.objects.filter(invitation_finished_before(cutoff)), dry_run)
 
 
 RULES = [

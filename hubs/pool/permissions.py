@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from hubs.core.models import STAFF_ROLES, HubMembership
+from hubs.core.permissions import request_membership
 from hubs.partners.models import Partnership, PartnershipStatus
 from hubs.pool import selectors
 from hubs.pool.models import MemberStatus, Pool, PoolMember, PoolRoleKind
-from huoban.identity.models import Organisation
+from huoban.identity.models import Organisation, OrganisationMember
 
 
 @dataclass
@@ -40,6 +41,15 @@ class PoolAccess:
     @property
     def member(self) -> PoolMember | None:
         return next((m for m in self.members if m.status == MemberStatus.ACTIVE), None)
+
+
+def sees_pools(request: HttpRequest) -> bool:
+    """Whether the signed-in person sees this hub's pools at all (``PoolAccess.sees`` without a pool), in at most
+    two cheap queries, for the navigation: a hub member, or someone of an active partner organisation."""
+    if request_membership(request) is not None:
+        return True
+    organisations = OrganisationMember.objects.filter(user_id=request.user.pk or 0).values("organisation_id")
+    return Partnership.objects.filter(organisation_id__in=organisations, status=PartnershipStatus.ACTIVE).exists()
 
 
 def access_for(user: Any, pool: Pool | None = None) -> PoolAccess:

@@ -23,6 +23,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parents[2] / "platform")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huoban.settings")
@@ -54,7 +55,6 @@ def main() -> None:
     from hubs.core.demo import demo_credit_code
     from hubs.core.services import membership_grant
     from hubs.ledger import services as ledger
-    from hubs.ledger.models import Account
     from hubs.needs import services as needs
     from hubs.needs.models import ReviewCriterion
     from hubs.partners.models import Partnership
@@ -105,19 +105,22 @@ def main() -> None:
         funders.append((owner, org))
     stamp = f"{timezone.now():%H%M%S}"
 
-    with hub:
-        # review: a call closed for applications and in review, each application assigned to every reviewer
-        review_call = calls.call_create(
+    def load_call(title_zh: str, title_en: str, description_zh: str) -> Any:
+        return calls.call_create(
             actor=staff,
             call_type="government_purchase",
-            title_zh=f"压测评审项目 {stamp}",
-            title_en="Load test review",
-            description_zh="压测用的评审。",
+            title_zh=title_zh,
+            title_en=title_en,
+            description_zh=description_zh,
             total_budget=10_000_000_00,
             project_cap=40_000_00,
             service_areas=["elderly"],
             closes_at=timezone.now() + timedelta(days=30),
         )
+
+    with hub:
+        # review: a call closed for applications and in review, each application assigned to every reviewer
+        review_call = load_call(f"压测评审项目 {stamp}", "Load test review", "压测用的评审。")
         criteria = calls.call_rubric_set(
             call=review_call,
             actor=staff,
@@ -198,17 +201,7 @@ def main() -> None:
             if not Partnership.objects.filter(organisation=org).exists():
                 partnership_staff_add(actor=staff, credit_code=org.credit_code)
 
-        call = calls.call_create(
-            actor=staff,
-            call_type="government_purchase",
-            title_zh=f"压测社区服务项目 {timezone.now():%H%M%S}",
-            title_en="Load test call",
-            description_zh="压测用的项目征集。",
-            total_budget=10_000_000_00,
-            project_cap=40_000_00,
-            service_areas=["elderly"],
-            closes_at=timezone.now() + timedelta(days=30),
-        )
+        call = load_call(f"压测社区服务项目 {stamp}", "Load test call", "压测用的项目征集。")
         calls.call_rubric_set(
             call=call, actor=staff, criteria=[calls.CriterionInput(name_zh="需求与设计", weight=100, max_score=10)]
         )
@@ -222,8 +215,8 @@ def main() -> None:
         ledger.transaction_post(
             idempotency_key=f"load:fund:{timezone.now().timestamp()}",
             lines=[
-                ledger.Line.debit(Account.objects.get(code="LOAD-BANK"), 1_000_000_000_00),
-                ledger.Line.credit(Account.objects.get(code="LOAD-DONATIONS"), 1_000_000_000_00),
+                ledger.Line.debit(accounts["LOAD-BANK"], 1_000_000_000_00),
+                ledger.Line.credit(accounts["LOAD-DONATIONS"], 1_000_000_000_00),
             ],
             actor=None,
             memo="压测资金",

@@ -7,7 +7,7 @@ a dry run, only counts it. Rows that carry money or counts (supports, needs, led
 never deleted, so totals stay exact. Every rule is idempotent: what it scrubbed no longer matches it.
 
 The platform's own rules (expired sessions, audit-log labels) are defined here; apps above the platform register
-theirs from their ``AppConfig.ready`` (``retention_rule_register``), as they do erasure hooks; this module never
+theirs from their ``AppConfig.ready`` (``retention_rules_register``), as they do erasure hooks; this module never
 imports them. ``tenants.retention`` runs the rules in the public schema and in every hub, from beat
 (``tenants.tasks.retention_apply_all``, one task per hub) and from ``manage.py retention_apply [--dry-run]``.
 """
@@ -44,10 +44,11 @@ class RetentionRule:
 _rules: list[RetentionRule] = []
 
 
-def retention_rule_register(rule: RetentionRule) -> None:
-    """Add ``rule`` (once per name; a second registration under the same name is ignored)."""
-    if rule.name not in {r.name for r in _rules}:
-        _rules.append(rule)
+def retention_rules_register(rules: Iterable[RetentionRule]) -> None:
+    """Add ``rules`` (once per name; a second registration under the same name is ignored)."""
+    for rule in rules:
+        if rule.name not in {r.name for r in _rules}:
+            _rules.append(rule)
 
 
 def retention_rules(scope: str) -> list[RetentionRule]:
@@ -89,6 +90,15 @@ def retention_apply_schema(*, scope: str, dry_run: bool, now: datetime | None = 
 def scrub(queryset: QuerySet[Any], dry_run: bool, **changes: Any) -> int:
     """Anonymise: ``update(**changes)`` on ``queryset`` (or count it in a dry run)."""
     return queryset.count() if dry_run else queryset.update(**changes)
+
+
+def invitation_finished_before(cutoff: datetime) -> Q:
+    """An invitation (hub or partner) accepted, revoked or expired before ``cutoff``."""
+    return (
+        Q(accepted_at__lt=cutoff)
+        | Q(revoked_at__lt=cutoff)
+        | Q(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lt=cutoff)
+    )
 
 
 def purge(queryset: QuerySet[Any], dry_run: bool) -> int:
@@ -151,12 +161,7 @@ def _audit_labels(cutoff: datetime, dry_run: bool) -> int:
     return rows
 
 
-def _register_platform_rules(rules: Iterable[RetentionRule]) -> None:
-    for rule in rules:
-        retention_rule_register(rule)
-
-
-_register_platform_rules(
+retention_rules_register(
     [
         RetentionRule(
             name="platform.sessions",

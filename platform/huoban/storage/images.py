@@ -63,11 +63,16 @@ def image_strip_metadata(fileobj: IO[bytes], content_type: str) -> tuple[IO[byte
                 )
             image.load()
             upright = ImageOps.exif_transpose(image)
-    except ApplicationError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-        raise _refuse() from exc
-    except (Image.DecompressionBombWarning, MemoryError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        MemoryError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,  # raised, not warned, under the filter above
+    ) as exc:
         raise _refuse() from exc
     if fmt == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
         upright = upright.convert("RGB")
